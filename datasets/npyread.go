@@ -1,0 +1,249 @@
+package datasets
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/sbinet/npyio/npy"
+)
+
+// array is a decoded NumPy array: values as float64 (exact for every
+// supported dtype up to 2^53), C order.
+type array struct {
+	name    string // file or archive entry, for messages
+	dtype   string // NumPy descr, e.g. "<f4"
+	kind    byte   // 'f', 'i', 'u' or 'b'
+	shape   []int
+	f32     []float32 // float data (kind 'f')
+	ints    []int64   // integer / bool data
+	isFloat bool
+}
+
+func (a *array) len() int { return prod(a.shape) }
+
+// ErrUnsupportedDtype is wrapped by errors for arrays of a dtype the loader
+// cannot use.
+var ErrUnsupportedDtype = errors.New("unsupported dtype")
+
+// ErrTruncated is wrapped by errors for files shorter than their header says.
+var ErrTruncated = errors.New("truncated file")
+
+// ErrUnreadable is wrapped by errors for files that are not valid .npy/.npz.
+var ErrUnreadable = errors.New("unreadable file")
+
+// readNPY decodes one .npy stream.
+func readNPY(r io.Reader, name string) (*array, error) {
+	rd, err := npy.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("datasets: %s: %w: not a valid .npy file (%v)", name, ErrUnreadable, err)
+	}
+	h := rd.Header
+	a := &array{name: name, dtype: h.Descr.Type, shape: append([]int(nil), h.Descr.Shape...)}
+	if len(a.dtype) < 3 {
+		return nil, fmt.Errorf("datasets: %s: %w %q", name, ErrUnsupportedDtype, a.dtype)
+	}
+	var order binary.ByteOrder = binary.LittleEndian
+	switch a.dtype[0] {
+	case '<', '|', '=':
+	case '>':
+		order = binary.BigEndian
+	default:
+		return nil, fmt.Errorf("datasets: %s: %w %q", name, ErrUnsupportedDtype, a.dtype)
+	}
+	a.kind = a.dtype[1]
+	size, err := strconv.Atoi(a.dtype[2:])
+	ok := err == nil
+	switch a.kind {
+	case 'f':
+		ok = ok && (size == 4 || size == 8)
+		a.isFloat = true
+	case 'i', 'u':
+		ok = ok && (size == 1 || size == 2 || size == 4 || size == 8)
+	case 'b':
+		ok = ok && size == 1
+	default:
+		ok = false
+	}
+	if !ok {
+		return nil, fmt.Errorf("datasets: %s: %w %q (supported: float32, float64, int8…int64, uint8…uint64, bool)", name, ErrUnsupportedDtype, a.dtype)
+	}
+	for _, d := range a.shape {
+		if d < 0 {
+			return nil, fmt.Errorf("datasets: %s: %w: negative dimension in shape %v", name, ErrUnreadable, a.shape)
+		}
+	}
+	n := a.len()
+	if n > 1<<31 {
+		return nil, fmt.Errorf("datasets: %s: %w: implausible shape %v", name, ErrUnreadable, a.shape)
+	}
+	raw := make([]byte, n*size)
+	got, err := io.ReadFull(r, raw)
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("datasets: %s: %w: header says shape %v of %s (%d bytes of data), only %d bytes present",
+				name, ErrTruncated, a.shape, a.dtype, len(raw), got)
+		}
+		return nil, fmt.Errorf("datasets: %s: %w: %w", name, ErrUnreadable, err)
+	}
+	if a.isFloat {
+		a.f32 = make([]float32, n)
+		for i := range a.f32 {
+			if size == 4 {
+				a.f32[i] = math.Float32frombits(order.Uint32(raw[4*i:]))
+			} else {
+				a.f32[i] = float32(math.Float64frombits(order.Uint64(raw[8*i:])))
+			}
+		}
+	} else {
+		a.ints = make([]int64, n)
+		for i := range a.ints {
+			switch {
+			case size == 1 && a.kind == 'i':
+				a.ints[i] = int64(int8(raw[i]))
+			case size == 1:
+				a.ints[i] = int64(raw[i])
+			case size == 2 && a.kind == 'i':
+				a.ints[i] = int64(int16(order.Uint16(raw[2*i:])))
+			case size == 2:
+				a.ints[i] = int64(order.Uint16(raw[2*i:]))
+			case size == 4 && a.kind == 'i':
+				a.ints[i] = int64(int32(order.Uint32(raw[4*i:])))
+			case size == 4:
+				a.ints[i] = int64(order.Uint32(raw[4*i:]))
+			case size == 8 && a.kind == 'i':
+				a.ints[i] = int64(order.Uint64(raw[8*i:]))
+			default:
+				v := order.Uint64(raw[8*i:])
+				if v > math.MaxInt64 {
+					v = math.MaxInt64
+				}
+				a.ints[i] = int64(v)
+			}
+		}
+	}
+	if h.Descr.Fortran && len(a.shape) > 1 {
+		a.toCOrder()
+	}
+	return a, nil
+}
+
+// toCOrder converts column-major data to row-major.
+func (a *array) toCOrder() {
+	n := a.len()
+	rank := len(a.shape)
+	// Fortran strides (in elements).
+	fs := make([]int, rank)
+	s := 1
+	for k := 0; k < rank; k++ {
+		fs[k] = s
+		s *= a.shape[k]
+	}
+	idx := make([]int, rank)
+	src := func(c int) int {
+		off := 0
+		for k := 0; k < rank; k++ {
+			off += idx[k] * fs[k]
+		}
+		return off
+	}
+	next := func() {
+		for k := rank - 1; k >= 0; k-- {
+			idx[k]++
+			if idx[k] < a.shape[k] {
+				return
+			}
+			idx[k] = 0
+		}
+	}
+	if a.isFloat {
+		out := make([]float32, n)
+		for c := 0; c < n; c++ {
+			out[c] = a.f32[src(c)]
+			next()
+		}
+		a.f32 = out
+	} else {
+		out := make([]int64, n)
+		for c := 0; c < n; c++ {
+			out[c] = a.ints[src(c)]
+			next()
+		}
+		a.ints = out
+	}
+}
+
+// floats returns the values as float32.
+func (a *array) floats() []float32 {
+	if a.isFloat {
+		return a.f32
+	}
+	out := make([]float32, len(a.ints))
+	for i, v := range a.ints {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// checkFinite reports the first NaN or Inf.
+func (a *array) checkFinite(what string) error {
+	if !a.isFloat {
+		return nil
+	}
+	per := 1
+	if len(a.shape) > 0 && a.shape[0] > 0 {
+		per = a.len() / a.shape[0]
+	}
+	for i, v := range a.f32 {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("datasets: %s (%s): value %v at sample %d (flat index %d): NaN/Inf values are not allowed", what, a.name, v, i/max(per, 1), i)
+		}
+	}
+	return nil
+}
+
+// isBinary reports whether every value is 0 or 1.
+func (a *array) isBinary() bool {
+	if a.isFloat {
+		for _, v := range a.f32 {
+			if v != 0 && v != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	for _, v := range a.ints {
+		if v != 0 && v != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// integral reports whether every (float) value is a whole number.
+func (a *array) integral() bool {
+	if !a.isFloat {
+		return true
+	}
+	for _, v := range a.f32 {
+		if v != float32(math.Trunc(float64(v))) || math.Abs(float64(v)) > 1<<24 {
+			return false
+		}
+	}
+	return true
+}
+
+// intValues returns the values as int64 (floats must be integral).
+func (a *array) intValues() []int64 {
+	if !a.isFloat {
+		return a.ints
+	}
+	out := make([]int64, len(a.f32))
+	for i, v := range a.f32 {
+		out[i] = int64(v)
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+#version 450
+// dst[idx] = op(a[aOff + idx·as], b[bOff + idx·bs]) over a shape of rank ≤ 8,
+// dst contiguous (tensor.BinaryOp numbering); zero strides broadcast.
+#include "common.glsl"
+#include "math.glsl"
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) buffer Dst { float dst[]; };
+layout(std430, binding = 1) buffer A { float av[]; };
+layout(std430, binding = 2) buffer B { float bv[]; };
+layout(push_constant) uniform PC {
+	int n, rank, aOff, bOff, op, dOff;
+	int shape[8];
+	int as_[8];
+	int bs_[8];
+} pc;
+
+void main() {
+	uint gi = global_index();
+	if (gi >= uint(pc.n)) return;
+	int idx = int(gi);
+	int ia = pc.aOff, ib = pc.bOff;
+	for (int k = pc.rank - 1; k >= 0; k--) {
+		int i = idx % pc.shape[k];
+		idx /= pc.shape[k];
+		ia += i * pc.as_[k];
+		ib += i * pc.bs_[k];
+	}
+	float x = av[ia], y = bv[ib], r;
+	switch (pc.op) {
+	case 0: r = x + y; break;
+	case 1: r = x - y; break;
+	case 2: r = x * y; break;
+	case 3: r = x / y; break;
+	case 4: r = x >= y ? x : y; break;
+	case 5: r = x <= y ? x : y; break;
+	case 6: r = pow_(x, y); break;
+	case 7: r = x > y ? 1.0 : 0.0; break;
+	case 8: r = x == y ? 1.0 : 0.0; break;
+	case 9: r = y > 0.0 ? x : 0.0; break;
+	case 10: r = x * y * (1.0 - y); break;
+	case 11: r = x * (1.0 - y * y); break;
+	case 12: {
+		float cdf = 0.5 * (1.0 + erf_(y * 0.70710678118654752));
+		float pdf = exp(-0.5 * y * y) * 0.39894228040143268;
+		r = x * (cdf + y * pdf);
+		break;
+	}
+	case 13: r = x * sigmoid_(y); break;
+	default: r = 0.0 / 0.0;
+	}
+	dst[pc.dOff + int(gi)] = r;
+}

@@ -1,0 +1,49 @@
+package cpu
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/dash-go/dash/tensor"
+)
+
+// The benchmarks mirror ../shared/bench/torch_baseline.py: one iteration is
+// the forward convolution plus both backward kernels (data and filter), as
+// F.conv(x, w, padding="same", dilation=d).sum().backward() computes them.
+
+func benchConv(b *testing.B, p tensor.ConvParams) {
+	be := New()
+	r := rand.New(rand.NewPCG(1, 1))
+	x := &Buf{F: randSlice(r, p.N*p.C*p.H*p.W)}
+	w := &Buf{F: randSlice(r, p.K*p.C/p.Groups*p.KH*p.KW)}
+	y := &Buf{F: make([]float32, p.N*p.K*p.OH*p.OW)}
+	dy := &Buf{F: randSlice(r, len(y.F))}
+	dx := &Buf{F: make([]float32, len(x.F))}
+	dw := &Buf{F: make([]float32, len(w.F))}
+	flops := 3 * 2 * float64(p.N*p.K*p.OH*p.OW) * float64(p.C/p.Groups*p.KH*p.KW)
+	b.ResetTimer()
+	for b.Loop() {
+		be.ConvForward(p, y, x, w)
+		be.ConvBackwardData(p, dx, dy, w)
+		be.ConvBackwardFilter(p, dw, x, dy)
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// samePad1d is the 'same' conv1d of the torch baseline: B32 C64→64 L1000 k11.
+func samePad1d(d int) tensor.ConvParams {
+	return tensor.ConvParams{N: 32, C: 64, H: 1, W: 1000, K: 64, Groups: 1, KH: 1, KW: 11,
+		SH: 1, SW: 1, DH: 1, DW: d, PH: 0, PW: d * 10 / 2, OH: 1, OW: 1000}
+}
+
+// BenchmarkConv1dK11D1 is conv1d_B32_C64_L1000_k11_d1 (forward + backward).
+func BenchmarkConv1dK11D1(b *testing.B) { benchConv(b, samePad1d(1)) }
+
+// BenchmarkConv1dK11D16 is conv1d_B32_C64_L1000_k11_d16 (forward + backward).
+func BenchmarkConv1dK11D16(b *testing.B) { benchConv(b, samePad1d(16)) }
+
+// BenchmarkConv2dK7D2 is conv2d_B32_C64_32x32_k7_d2 (forward + backward).
+func BenchmarkConv2dK7D2(b *testing.B) {
+	benchConv(b, tensor.ConvParams{N: 32, C: 64, H: 32, W: 32, K: 64, Groups: 1, KH: 7, KW: 7,
+		SH: 1, SW: 1, DH: 2, DW: 2, PH: 6, PW: 6, OH: 32, OW: 32})
+}

@@ -1,0 +1,414 @@
+package cpu
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// This file holds the blocked float32 GEMM used by the CPU backend. It
+// follows the GotoBLAS/BLIS design:
+//
+//	for jc over N in steps of nc          (columns owned by this thread)
+//	  for pc over K in steps of kc
+//	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-column panels  (L2/L3)
+//	    for ic over M in steps of mc
+//	      pack alpha·op(A)[ic:ic+mc, pc:pc+kc] into mr-row panels (L2)
+//	      for jr over the B panels              (one panel stays in L1)
+//	        for ir over the A panels
+//	          micro-kernel: C[mr×nr] = A panel · B panel + beta·C
+//
+// Transposes are absorbed by the packing routines, so the micro-kernel only
+// ever sees two contiguous panels. alpha is folded into the packed A; beta is
+// applied by the micro-kernel on the first kc block (and 1 afterwards), and a
+// beta of zero never reads C, so garbage or NaN in C is ignored. Partial edge
+// tiles are computed into a small scratch tile from zero-padded panels and
+// merged into C by scalar code.
+//
+// The micro-kernels are selected at start-up from the CPU features: AVX-512
+// (8×48), AVX2+FMA (6×16) or a portable Go kernel (4×4).
+
+// sgemmMicro computes the mr×nr tile C = Apanel·Bpanel + beta·C, where the
+// A panel is k×mr (mr floats per k step), the B panel is k×nr and C is
+// row-major with row stride ldc (in elements). beta must be +0 to mean "do not
+// read C".
+type sgemmMicro func(k int, a, b, c *float32, ldc int, beta float32)
+
+// sgemmKernel is a micro-kernel together with its register and cache
+// blocking parameters.
+type sgemmKernel struct {
+	name       string
+	mr, nr     int // micro-tile size
+	kc, mc, nc int // cache blocks; mc is a multiple of mr, nc of nr
+	fn         sgemmMicro
+
+	pool sync.Pool // *sgemmBufs
+}
+
+// sgemmBufs holds one thread's packing buffers.
+type sgemmBufs struct {
+	a, b, tile []float32
+}
+
+// alignedFloats returns a zeroed slice of n float32 whose first element is
+// 64-byte aligned.
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := 0
+	if r := uintptr(unsafe.Pointer(&s[0])) % 64; r != 0 {
+		off = int(64-r) / 4
+	}
+	return s[off : off+n : off+n]
+}
+
+func (kn *sgemmKernel) getBufs() *sgemmBufs {
+	if v := kn.pool.Get(); v != nil {
+		return v.(*sgemmBufs)
+	}
+	return &sgemmBufs{
+		a:    alignedFloats(kn.mc * kn.kc),
+		b:    alignedFloats(kn.kc * kn.nc),
+		tile: alignedFloats(kn.mr * kn.nr),
+	}
+}
+
+// sgemmArgs describes one row-major GEMM C = alpha·op(A)·op(B) + beta·C with
+// op(A) m×k and op(B) k×n. lda, ldb and ldc are the row strides of the
+// stored (untransposed) matrices.
+type sgemmArgs struct {
+	ta, tb  bool
+	m, n, k int
+	alpha   float32
+	a       []float32
+	lda     int
+	b       []float32
+	ldb     int
+	beta    float32
+	c       []float32
+	ldc     int
+}
+
+// sgemmParallelMin is the m·n·k volume below which a GEMM runs on one thread.
+const sgemmParallelMin = 1 << 18
+
+// sgemm computes one GEMM with micro-kernel kn using up to threads
+// goroutines. It checks that the slices are large enough before any
+// unchecked memory access happens.
+func sgemm(kn *sgemmKernel, g *sgemmArgs, threads int) {
+	m, n, k := g.m, g.n, g.k
+	if m <= 0 || n <= 0 {
+		return
+	}
+	// Bounds: the last element each matrix needs must exist. The
+	// micro-kernels write C through pointers, so this check matters.
+	_ = g.c[(m-1)*g.ldc+n-1]
+	if g.alpha == 0 || k <= 0 {
+		sgemmScaleC(g)
+		return
+	}
+	if g.ta {
+		_ = g.a[(k-1)*g.lda+m-1]
+	} else {
+		_ = g.a[(m-1)*g.lda+k-1]
+	}
+	if g.tb {
+		_ = g.b[(n-1)*g.ldb+k-1]
+	} else {
+		_ = g.b[(k-1)*g.ldb+n-1]
+	}
+	if g.beta == 0 {
+		g.beta = 0 // normalise -0 so the kernels can test the bits
+	}
+	if threads > 1 && m*n*k >= sgemmParallelMin {
+		// Split the larger of M and N into per-thread slabs aligned to
+		// the micro-tile; each thread packs its own panels.
+		mt, nt := (m+kn.mr-1)/kn.mr, (n+kn.nr-1)/kn.nr
+		gp := *g // only this copy escapes into the goroutines
+		if nt >= mt && nt >= 2 {
+			w := min(threads, nt)
+			parallelFor(w, nt, (nt+w-1)/w, func(lo, hi int) {
+				sgemmSerial(kn, &gp, 0, m, lo*kn.nr, min(hi*kn.nr, n))
+			})
+			return
+		}
+		if mt >= 2 {
+			w := min(threads, mt)
+			parallelFor(w, mt, (mt+w-1)/w, func(lo, hi int) {
+				sgemmSerial(kn, &gp, lo*kn.mr, min(hi*kn.mr, m), 0, n)
+			})
+			return
+		}
+	}
+	sgemmSerial(kn, g, 0, m, 0, n)
+}
+
+// sgemmScaleC sets C = beta·C (C = 0 when beta is zero, ignoring NaN).
+func sgemmScaleC(g *sgemmArgs) {
+	for i := 0; i < g.m; i++ {
+		row := g.c[i*g.ldc : i*g.ldc+g.n]
+		switch g.beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= g.beta
+			}
+		}
+	}
+}
+
+// sgemmSerial computes rows [i0,i1) and columns [j0,j1) of C on the calling
+// goroutine. g has been validated by sgemm.
+func sgemmSerial(kn *sgemmKernel, g *sgemmArgs, i0, i1, j0, j1 int) {
+	bufs := kn.getBufs()
+	defer kn.pool.Put(bufs)
+	mr, nr := kn.mr, kn.nr
+	k := g.k
+	tile := bufs.tile
+	for jc := j0; jc < j1; jc += kn.nc {
+		nb := min(kn.nc, j1-jc)
+		for pc := 0; pc < k; pc += kn.kc {
+			kb := min(kn.kc, k-pc)
+			packB(bufs.b, g, pc, kb, jc, nb, nr)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
+			}
+			for ic := i0; ic < i1; ic += kn.mc {
+				mb := min(kn.mc, i1-ic)
+				packA(bufs.a, g, ic, mb, pc, kb, mr)
+				for jr := 0; jr < nb; jr += nr {
+					nn := min(nr, nb-jr)
+					bp := &bufs.b[jr*kb]
+					for ir := 0; ir < mb; ir += mr {
+						mm := min(mr, mb-ir)
+						ap := &bufs.a[ir*kb]
+						co := (ic+ir)*g.ldc + jc + jr
+						if mm == mr && nn == nr {
+							kn.fn(kb, ap, bp, &g.c[co], g.ldc, beta)
+							continue
+						}
+						kn.fn(kb, ap, bp, &tile[0], nr, 0)
+						for i := 0; i < mm; i++ {
+							crow := g.c[co+i*g.ldc : co+i*g.ldc+nn]
+							trow := tile[i*nr : i*nr+nn]
+							if beta == 0 {
+								copy(crow, trow)
+							} else {
+								for j, t := range trow {
+									crow[j] = t + beta*crow[j]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA packs alpha·op(A)[i0:i0+mb, p0:p0+kb] into consecutive mr-row panels
+// of kb·mr floats each (element (i, p) of a panel at p·mr+i), zero-padding
+// the last panel.
+func packA(dst []float32, g *sgemmArgs, i0, mb, p0, kb, mr int) {
+	alpha, a, lda := g.alpha, g.a, g.lda
+	for ir := 0; ir < mb; ir += mr {
+		mm := min(mr, mb-ir)
+		d := dst[ir*kb : ir*kb+kb*mr]
+		if g.ta {
+			// op(A)[i][p] = a[p*lda+i]: rows of the panel are contiguous.
+			base := p0*lda + i0 + ir
+			for p := 0; p < kb; p++ {
+				src := a[base+p*lda : base+p*lda+mm]
+				dp := d[p*mr : p*mr+mr]
+				if alpha == 1 {
+					copy(dp, src)
+				} else {
+					for i, v := range src {
+						dp[i] = alpha * v
+					}
+				}
+				clear(dp[mm:])
+			}
+			continue
+		}
+		// op(A)[i][p] = a[i*lda+p]: gather one element from each row.
+		for i := 0; i < mm; i++ {
+			src := a[(i0+ir+i)*lda+p0 : (i0+ir+i)*lda+p0+kb]
+			if alpha == 1 {
+				for p, v := range src {
+					d[p*mr+i] = v
+				}
+			} else {
+				for p, v := range src {
+					d[p*mr+i] = alpha * v
+				}
+			}
+		}
+		for i := mm; i < mr; i++ {
+			for p := 0; p < kb; p++ {
+				d[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// packB packs op(B)[p0:p0+kb, j0:j0+nb] into consecutive nr-column panels of
+// kb·nr floats each (element (p, j) of a panel at p·nr+j), zero-padding the
+// last panel.
+func packB(dst []float32, g *sgemmArgs, p0, kb, j0, nb, nr int) {
+	b, ldb := g.b, g.ldb
+	for jr := 0; jr < nb; jr += nr {
+		nn := min(nr, nb-jr)
+		d := dst[jr*kb : jr*kb+kb*nr]
+		if !g.tb {
+			// op(B)[p][j] = b[p*ldb+j]: panel rows are contiguous.
+			base := p0*ldb + j0 + jr
+			for p := 0; p < kb; p++ {
+				dp := d[p*nr : p*nr+nr]
+				copy(dp, b[base+p*ldb:base+p*ldb+nn])
+				clear(dp[nn:])
+			}
+			continue
+		}
+		// op(B)[p][j] = b[j*ldb+p]: scatter each stored row into a column.
+		for j := 0; j < nn; j++ {
+			src := b[(j0+jr+j)*ldb+p0 : (j0+jr+j)*ldb+p0+kb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+		for j := nn; j < nr; j++ {
+			for p := 0; p < kb; p++ {
+				d[p*nr+j] = 0
+			}
+		}
+	}
+}
+
+// genericMicro4x4 is the portable 4×4 micro-kernel.
+func genericMicro4x4(k int, a, b, c *float32, ldc int, beta float32) {
+	as := unsafe.Slice(a, 4*k)
+	bs := unsafe.Slice(b, 4*k)
+	var c00, c01, c02, c03 float32
+	var c10, c11, c12, c13 float32
+	var c20, c21, c22, c23 float32
+	var c30, c31, c32, c33 float32
+	for p := 0; p < k; p++ {
+		ap := as[4*p : 4*p+4 : 4*p+4]
+		bp := bs[4*p : 4*p+4 : 4*p+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		a0 := ap[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := ap[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := ap[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := ap[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	cs := unsafe.Slice(c, 3*ldc+4)
+	r0, r1, r2, r3 := cs[0:4:4], cs[ldc:ldc+4:ldc+4], cs[2*ldc:2*ldc+4:2*ldc+4], cs[3*ldc:3*ldc+4:3*ldc+4]
+	if beta != 0 {
+		c00 += beta * r0[0]
+		c01 += beta * r0[1]
+		c02 += beta * r0[2]
+		c03 += beta * r0[3]
+		c10 += beta * r1[0]
+		c11 += beta * r1[1]
+		c12 += beta * r1[2]
+		c13 += beta * r1[3]
+		c20 += beta * r2[0]
+		c21 += beta * r2[1]
+		c22 += beta * r2[2]
+		c23 += beta * r2[3]
+		c30 += beta * r3[0]
+		c31 += beta * r3[1]
+		c32 += beta * r3[2]
+		c33 += beta * r3[3]
+	}
+	r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
+	r2[0], r2[1], r2[2], r2[3] = c20, c21, c22, c23
+	r3[0], r3[1], r3[2], r3[3] = c30, c31, c32, c33
+}
+
+// genericKernel is the portable kernel, used where no assembly kernel
+// applies and by the tests.
+var genericKernel = &sgemmKernel{
+	name: "generic4x4",
+	mr:   4, nr: 4,
+	kc: 256, mc: 128, nc: 1024,
+	fn: genericMicro4x4,
+}
+
+// bestKernel is the fastest kernel this machine supports.
+var bestKernel = func() *sgemmKernel {
+	ks := supportedKernels()
+	return ks[len(ks)-1]
+}()
+
+// gemmBatch runs batch row-major GEMMs C_i = alpha·op(A_i)·op(B_i) + beta·C_i
+// with kernel kn, where X_i starts at xOff + i·sx in x (a stride of 0 shares
+// the matrix). A single GEMM uses all threads (at least GOMAXPROCS when
+// threads is 0); several are spread over threads and each runs serially,
+// unless there are too few of them to keep the threads busy.
+func gemmBatch(kn *sgemmKernel, ta, tb bool, batch, m, n, k int, alpha float32, a []float32, aOff, sa int, b []float32, bOff, sb int, beta float32, c []float32, cOff, sc int, threads int) {
+	if batch <= 0 || m <= 0 || n <= 0 {
+		return
+	}
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	lda, ldb := k, n
+	if ta {
+		lda = m
+	}
+	if tb {
+		ldb = k
+	}
+	g := sgemmArgs{
+		ta: ta, tb: tb, m: m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		lda: lda, ldb: ldb, ldc: n,
+	}
+	asize, bsize := m*k, k*n
+	if k <= 0 {
+		asize, bsize = 0, 0
+	}
+	// one runs batch entry i on threads threads. g is passed by value so
+	// that the serial path does not allocate.
+	one := func(g sgemmArgs, i, threads int) {
+		g.a = a[aOff+i*sa : aOff+i*sa+asize]
+		g.b = b[bOff+i*sb : bOff+i*sb+bsize]
+		g.c = c[cOff+i*sc : cOff+i*sc+m*n]
+		sgemm(kn, &g, threads)
+	}
+	if batch == 1 || threads == 1 ||
+		batch%threads != 0 && batch < 4*threads && m*n*k >= sgemmParallelMin {
+		// Serial batch loop; each GEMM may still be split over threads
+		// (few large GEMMs: splitting the batch would leave threads idle).
+		for i := 0; i < batch; i++ {
+			one(g, i, threads)
+		}
+		return
+	}
+	parallelFor(threads, batch, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			one(g, i, 1)
+		}
+	})
+}

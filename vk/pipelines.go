@@ -1,0 +1,183 @@
+//go:build cgo
+
+package vk
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	vulkan "github.com/vulkan-go/vulkan"
+
+	"github.com/dash-go/dash/shaders"
+)
+
+// Pipelines are created lazily and cached per (shader, specialization
+// constants). Every shader uses descriptor set 0 with n storage buffers at
+// bindings 0..n-1 and one 128-byte push-constant range; layouts are shared
+// per binding count. Specialization constant i is constant_id i (uint32).
+
+type layout struct {
+	set    vulkan.DescriptorSetLayout
+	layout vulkan.PipelineLayout
+}
+
+type pipeline struct {
+	layout *layout
+	pipe   vulkan.Pipeline
+}
+
+type pipelineCache struct {
+	c       *Context
+	modules map[string]vulkan.ShaderModule
+	layouts map[int]*layout
+	pipes   map[string]*pipeline
+}
+
+func newPipelineCache(c *Context) *pipelineCache {
+	return &pipelineCache{c: c, modules: map[string]vulkan.ShaderModule{}, layouts: map[int]*layout{}, pipes: map[string]*pipeline{}}
+}
+
+func (pc *pipelineCache) module(name string) (vulkan.ShaderModule, error) {
+	if m, ok := pc.modules[name]; ok {
+		return m, nil
+	}
+	code, err := shaders.SPIRV(name)
+	if err != nil {
+		return vulkan.NullShaderModule, fmt.Errorf("vk: %w", err)
+	}
+	words := make([]uint32, len(code)/4)
+	for i := range words {
+		words[i] = binary.LittleEndian.Uint32(code[4*i:])
+	}
+	ci := &vulkan.ShaderModuleCreateInfo{
+		SType:    vulkan.StructureTypeShaderModuleCreateInfo,
+		CodeSize: uint(len(code)),
+		PCode:    words,
+	}
+	var m vulkan.ShaderModule
+	if err := vkErr("vkCreateShaderModule("+name+")", vulkan.CreateShaderModule(pc.c.dev, ci, nil, &m)); err != nil {
+		return vulkan.NullShaderModule, err
+	}
+	pc.modules[name] = m
+	return m, nil
+}
+
+func (pc *pipelineCache) layoutFor(n int) (*layout, error) {
+	if l, ok := pc.layouts[n]; ok {
+		return l, nil
+	}
+	dev := pc.c.dev
+	bs := make([]vulkan.DescriptorSetLayoutBinding, n)
+	for i := range bs {
+		bs[i] = vulkan.DescriptorSetLayoutBinding{
+			Binding:         uint32(i),
+			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
+			DescriptorCount: 1,
+			StageFlags:      vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit),
+		}
+	}
+	l := &layout{}
+	dci := &vulkan.DescriptorSetLayoutCreateInfo{
+		SType:        vulkan.StructureTypeDescriptorSetLayoutCreateInfo,
+		BindingCount: uint32(n),
+		PBindings:    bs,
+	}
+	var set vulkan.DescriptorSetLayout
+	if err := vkErr("vkCreateDescriptorSetLayout", vulkan.CreateDescriptorSetLayout(dev, dci, nil, &set)); err != nil {
+		return nil, err
+	}
+	l.set = set
+	pci := &vulkan.PipelineLayoutCreateInfo{
+		SType:                  vulkan.StructureTypePipelineLayoutCreateInfo,
+		SetLayoutCount:         1,
+		PSetLayouts:            []vulkan.DescriptorSetLayout{l.set},
+		PushConstantRangeCount: 1,
+		PPushConstantRanges: []vulkan.PushConstantRange{{
+			StageFlags: vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit),
+			Size:       128,
+		}},
+	}
+	var pl vulkan.PipelineLayout
+	if err := vkErr("vkCreatePipelineLayout", vulkan.CreatePipelineLayout(dev, pci, nil, &pl)); err != nil {
+		vulkan.DestroyDescriptorSetLayout(dev, l.set, nil)
+		return nil, err
+	}
+	l.layout = pl
+	pc.layouts[n] = l
+	return l, nil
+}
+
+func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, error) {
+	var kb strings.Builder
+	kb.WriteString(name)
+	kb.WriteByte('/')
+	kb.WriteString(strconv.Itoa(nbind))
+	for _, s := range spec {
+		kb.WriteByte(',')
+		kb.WriteString(strconv.FormatUint(uint64(s), 10))
+	}
+	key := kb.String()
+	if p, ok := pc.pipes[key]; ok {
+		return p, nil
+	}
+	mod, err := pc.module(name)
+	if err != nil {
+		return nil, err
+	}
+	l, err := pc.layoutFor(nbind)
+	if err != nil {
+		return nil, err
+	}
+	stage := vulkan.PipelineShaderStageCreateInfo{
+		SType:  vulkan.StructureTypePipelineShaderStageCreateInfo,
+		Stage:  vulkan.ShaderStageComputeBit,
+		Module: mod,
+		PName:  cstr("main"),
+	}
+	var data []uint32
+	if len(spec) > 0 {
+		entries := make([]vulkan.SpecializationMapEntry, len(spec))
+		for i := range spec {
+			entries[i] = vulkan.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
+		}
+		data = append([]uint32(nil), spec...)
+		stage.PSpecializationInfo = []vulkan.SpecializationInfo{{
+			MapEntryCount: uint32(len(spec)),
+			PMapEntries:   entries,
+			DataSize:      uint(4 * len(spec)),
+			PData:         unsafe.Pointer(&data[0]),
+		}}
+	}
+	pipes := make([]vulkan.Pipeline, 1)
+	ci := []vulkan.ComputePipelineCreateInfo{{
+		SType:  vulkan.StructureTypeComputePipelineCreateInfo,
+		Stage:  stage,
+		Layout: l.layout,
+	}}
+	if err := vkErr("vkCreateComputePipelines("+key+")", vulkan.CreateComputePipelines(pc.c.dev, vulkan.NullPipelineCache, 1, ci, nil, pipes)); err != nil {
+		return nil, err
+	}
+	_ = data
+	pc.c.stats.Pipelines++
+	p := &pipeline{layout: l, pipe: pipes[0]}
+	pc.pipes[key] = p
+	return p, nil
+}
+
+func (pc *pipelineCache) destroy() {
+	dev := pc.c.dev
+	for _, p := range pc.pipes {
+		vulkan.DestroyPipeline(dev, p.pipe, nil)
+	}
+	for _, l := range pc.layouts {
+		vulkan.DestroyPipelineLayout(dev, l.layout, nil)
+		vulkan.DestroyDescriptorSetLayout(dev, l.set, nil)
+	}
+	for _, m := range pc.modules {
+		vulkan.DestroyShaderModule(dev, m, nil)
+	}
+	pc.pipes, pc.layouts, pc.modules = nil, nil, nil
+}

@@ -1,0 +1,554 @@
+//go:build cgo
+
+package vk
+
+import (
+	"fmt"
+	"unsafe"
+
+	vulkan "github.com/vulkan-go/vulkan"
+)
+
+// The recorder batches work: every op records into the current frame (a
+// command buffer with its fence and descriptor pool); a frame is submitted
+// without waiting when it holds BatchSize dispatches, and the host waits
+// only when it needs data (reads, Sync) or when all frames are in flight.
+// Barriers are recorded only on hazards: the recorder tracks which
+// allocations were read and written since the last barrier.
+
+const maxFrames = 4
+
+type frame struct {
+	cmd     vulkan.CommandBuffer
+	fence   vulkan.Fence
+	dpool   vulkan.DescriptorPool
+	serial  uint64 // 0 when idle
+	n       int    // dispatches + copies recorded
+	flight  bool   // submitted, fence not yet retired
+	queries int    // timestamp queries written (profiling)
+	ops     []string
+}
+
+type deferredFree struct {
+	serial uint64
+	a      *allocation
+}
+
+type recorder struct {
+	c         *Context
+	cpool     vulkan.CommandPool
+	frames    []*frame
+	cur       *frame
+	next      uint64 // serial of the next frame
+	completed uint64 // every frame with serial <= completed has finished
+	reads     map[*allocation]struct{}
+	writes    map[*allocation]struct{}
+	deferred  []deferredFree
+	lastPipe  vulkan.Pipeline
+}
+
+func newRecorder(c *Context) (*recorder, error) {
+	r := &recorder{c: c, next: 1, reads: map[*allocation]struct{}{}, writes: map[*allocation]struct{}{}}
+	ci := &vulkan.CommandPoolCreateInfo{
+		SType:            vulkan.StructureTypeCommandPoolCreateInfo,
+		Flags:            vulkan.CommandPoolCreateFlags(vulkan.CommandPoolCreateResetCommandBufferBit),
+		QueueFamilyIndex: c.qfam,
+	}
+	var cp vulkan.CommandPool
+	if err := vkErr("vkCreateCommandPool", vulkan.CreateCommandPool(c.dev, ci, nil, &cp)); err != nil {
+		return nil, err
+	}
+	r.cpool = cp
+	return r, nil
+}
+
+func (r *recorder) newFrame() (*frame, error) {
+	c := r.c
+	f := &frame{}
+	cbs := make([]vulkan.CommandBuffer, 1)
+	ai := &vulkan.CommandBufferAllocateInfo{
+		SType:              vulkan.StructureTypeCommandBufferAllocateInfo,
+		CommandPool:        r.cpool,
+		Level:              vulkan.CommandBufferLevelPrimary,
+		CommandBufferCount: 1,
+	}
+	if err := vkErr("vkAllocateCommandBuffers", vulkan.AllocateCommandBuffers(c.dev, ai, cbs)); err != nil {
+		return nil, err
+	}
+	f.cmd = cbs[0]
+	fi := &vulkan.FenceCreateInfo{SType: vulkan.StructureTypeFenceCreateInfo}
+	var fence vulkan.Fence
+	if err := vkErr("vkCreateFence", vulkan.CreateFence(c.dev, fi, nil, &fence)); err != nil {
+		return nil, err
+	}
+	f.fence = fence
+	sets := uint32(c.opts.BatchSize + 8)
+	pi := &vulkan.DescriptorPoolCreateInfo{
+		SType:         vulkan.StructureTypeDescriptorPoolCreateInfo,
+		MaxSets:       sets,
+		PoolSizeCount: 1,
+		PPoolSizes:    []vulkan.DescriptorPoolSize{{Type: vulkan.DescriptorTypeStorageBuffer, DescriptorCount: sets * maxBindings}},
+	}
+	var dp vulkan.DescriptorPool
+	if err := vkErr("vkCreateDescriptorPool", vulkan.CreateDescriptorPool(c.dev, pi, nil, &dp)); err != nil {
+		return nil, err
+	}
+	f.dpool = dp
+	r.frames = append(r.frames, f)
+	return f, nil
+}
+
+// begin returns the frame being recorded, starting one if needed.
+func (r *recorder) begin() *frame {
+	if r.cur != nil {
+		return r.cur
+	}
+	c := r.c
+	r.poll()
+	var f *frame
+	for _, x := range r.frames {
+		if !x.flight {
+			f = x
+			break
+		}
+	}
+	if f == nil && len(r.frames) < maxFrames {
+		var err error
+		if f, err = r.newFrame(); err != nil {
+			c.setErr(err)
+			panic(err)
+		}
+	}
+	if f == nil {
+		// all frames in flight: wait for the oldest
+		oldest := r.frames[0]
+		for _, x := range r.frames {
+			if x.serial < oldest.serial {
+				oldest = x
+			}
+		}
+		r.waitUpTo(oldest.serial)
+		f = oldest
+	}
+	vulkan.ResetCommandBuffer(f.cmd, 0)
+	vulkan.ResetDescriptorPool(c.dev, f.dpool, 0)
+	bi := &vulkan.CommandBufferBeginInfo{
+		SType: vulkan.StructureTypeCommandBufferBeginInfo,
+		Flags: vulkan.CommandBufferUsageFlags(vulkan.CommandBufferUsageOneTimeSubmitBit),
+	}
+	if err := vkErr("vkBeginCommandBuffer", vulkan.BeginCommandBuffer(f.cmd, bi)); err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	f.serial = r.next
+	r.next++
+	f.n = 0
+	f.queries = 0
+	f.ops = f.ops[:0]
+	r.lastPipe = vulkan.NullPipeline
+	if c.prof != nil {
+		c.prof.begin(f)
+	}
+	r.cur = f
+	return f
+}
+
+// access declares the allocations an op reads and writes, records a global
+// memory barrier when a RAW, WAR or WAW hazard exists with an op recorded
+// since the last barrier, and marks the allocations used by the frame.
+func (r *recorder) access(f *frame, reads, writes []*allocation) {
+	hazard := false
+	for _, a := range reads {
+		if _, ok := r.writes[a]; ok {
+			hazard = true
+		}
+	}
+	for _, a := range writes {
+		if _, ok := r.writes[a]; ok {
+			hazard = true
+		}
+		if _, ok := r.reads[a]; ok {
+			hazard = true
+		}
+	}
+	if hazard {
+		all := vulkan.AccessFlags(vulkan.AccessShaderReadBit | vulkan.AccessShaderWriteBit |
+			vulkan.AccessTransferReadBit | vulkan.AccessTransferWriteBit)
+		stages := vulkan.PipelineStageFlags(vulkan.PipelineStageComputeShaderBit | vulkan.PipelineStageTransferBit)
+		vulkan.CmdPipelineBarrier(f.cmd, stages, stages, 0, 1, []vulkan.MemoryBarrier{{
+			SType:         vulkan.StructureTypeMemoryBarrier,
+			SrcAccessMask: vulkan.AccessFlags(vulkan.AccessShaderWriteBit | vulkan.AccessTransferWriteBit),
+			DstAccessMask: all,
+		}}, 0, nil, 0, nil)
+		r.c.stats.Barriers++
+		clear(r.reads)
+		clear(r.writes)
+	}
+	for _, a := range reads {
+		r.reads[a] = struct{}{}
+		a.lastUse = f.serial
+	}
+	for _, a := range writes {
+		r.writes[a] = struct{}{}
+		a.lastUse = f.serial
+	}
+}
+
+// counted is called after every recorded command; it submits a full frame.
+func (r *recorder) counted(f *frame) {
+	f.n++
+	if f.n >= r.c.opts.BatchSize {
+		r.flush()
+	}
+}
+
+// flush submits the current frame, if any, without waiting.
+func (r *recorder) flush() {
+	f := r.cur
+	if f == nil {
+		return
+	}
+	r.cur = nil
+	c := r.c
+	// Make all device writes visible to the host before the fence signals.
+	vulkan.CmdPipelineBarrier(f.cmd,
+		vulkan.PipelineStageFlags(vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit),
+		vulkan.PipelineStageFlags(vulkan.PipelineStageHostBit), 0, 1, []vulkan.MemoryBarrier{{
+			SType:         vulkan.StructureTypeMemoryBarrier,
+			SrcAccessMask: vulkan.AccessFlags(vulkan.AccessShaderWriteBit | vulkan.AccessTransferWriteBit),
+			DstAccessMask: vulkan.AccessFlags(vulkan.AccessHostReadBit | vulkan.AccessHostWriteBit),
+		}}, 0, nil, 0, nil)
+	if err := vkErr("vkEndCommandBuffer", vulkan.EndCommandBuffer(f.cmd)); err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	vulkan.ResetFences(c.dev, 1, []vulkan.Fence{f.fence})
+	si := []vulkan.SubmitInfo{{
+		SType:              vulkan.StructureTypeSubmitInfo,
+		CommandBufferCount: 1,
+		PCommandBuffers:    []vulkan.CommandBuffer{f.cmd},
+	}}
+	if err := vkErr("vkQueueSubmit", vulkan.QueueSubmit(c.queue, 1, si, f.fence)); err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	c.stats.Submits++
+	f.flight = true
+}
+
+// poll retires frames whose fence has signalled, without waiting.
+func (r *recorder) poll() {
+	for _, f := range r.frames {
+		if f.flight && vulkan.GetFenceStatus(r.c.dev, f.fence) == vulkan.Success {
+			r.retire(f)
+		}
+	}
+	r.advance()
+}
+
+// waitUpTo waits (one host wait) until every frame with serial <= s has
+// finished. The current frame must have been flushed if it is involved.
+func (r *recorder) waitUpTo(s uint64) error {
+	if s <= r.completed {
+		return nil
+	}
+	var fences []vulkan.Fence
+	var fs []*frame
+	for _, f := range r.frames {
+		if f.flight && f.serial <= s {
+			fences = append(fences, f.fence)
+			fs = append(fs, f)
+		}
+	}
+	if len(fences) > 0 {
+		r.c.stats.Waits++
+		res := vulkan.WaitForFences(r.c.dev, uint32(len(fences)), fences, vulkan.True, ^uint64(0))
+		if err := vkErr("vkWaitForFences", res); err != nil {
+			r.c.setErr(err)
+			return err
+		}
+		for _, f := range fs {
+			r.retire(f)
+		}
+	}
+	r.advance()
+	return nil
+}
+
+// waitAll waits for every submitted frame.
+func (r *recorder) waitAll() error {
+	return r.waitUpTo(r.next - 1)
+}
+
+func (r *recorder) retire(f *frame) {
+	f.flight = false
+	if r.c.prof != nil {
+		r.c.prof.collect(f)
+	}
+	f.serial = 0
+}
+
+// advance recomputes the completed serial and releases deferred frees.
+func (r *recorder) advance() {
+	done := r.next - 1
+	if r.cur != nil {
+		done = r.cur.serial - 1
+	}
+	for _, f := range r.frames {
+		if f.flight && f.serial-1 < done {
+			done = f.serial - 1
+		}
+	}
+	r.completed = done
+	kept := r.deferred[:0]
+	for _, d := range r.deferred {
+		if d.serial <= done {
+			d.a.pool.release(d.a)
+		} else {
+			kept = append(kept, d)
+		}
+	}
+	r.deferred = kept
+}
+
+// free releases an allocation once the device no longer uses it.
+func (r *recorder) free(a *allocation) {
+	delete(r.reads, a)
+	delete(r.writes, a)
+	if a.lastUse > r.completed {
+		r.deferred = append(r.deferred, deferredFree{a.lastUse, a})
+		return
+	}
+	a.pool.release(a)
+}
+
+// idle reports whether the device has finished every use of a.
+func (r *recorder) idle(a *allocation) bool { return a.lastUse <= r.completed }
+
+// settle makes sure every recorded use of a has finished (flushing and
+// waiting when needed).
+func (r *recorder) settle(a *allocation) error {
+	if r.idle(a) {
+		return nil
+	}
+	if r.cur != nil && a.lastUse >= r.cur.serial {
+		r.flush()
+	}
+	return r.waitUpTo(a.lastUse)
+}
+
+func (r *recorder) destroy() {
+	c := r.c
+	for _, f := range r.frames {
+		vulkan.DestroyDescriptorPool(c.dev, f.dpool, nil)
+		vulkan.DestroyFence(c.dev, f.fence, nil)
+	}
+	r.frames = nil
+	vulkan.DestroyCommandPool(c.dev, r.cpool, nil)
+}
+
+// ---- commands ----
+
+// Arg is one buffer binding of a dispatch: an allocation and whether the
+// shader writes it. Bindings are numbered in argument order.
+type arg struct {
+	a     *allocation
+	write bool
+}
+
+// maxBindings is the most storage buffers one dispatch binds.
+const maxBindings = 8
+
+// grid folds a count of workgroups into a dispatch grid within the device's
+// per-axis limit; shaders recover the linear group index as
+// gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x.
+func (c *Context) grid(groups uint64) [3]uint32 {
+	lim := uint64(c.info.MaxComputeWorkGroupCount[0])
+	if lim == 0 || lim > 65535 {
+		lim = 65535
+	}
+	if groups == 0 {
+		groups = 1
+	}
+	if groups <= lim {
+		return [3]uint32{uint32(groups), 1, 1}
+	}
+	y := (groups + lim - 1) / lim
+	ylim := uint64(c.info.MaxComputeWorkGroupCount[1])
+	if y > ylim {
+		panic(fmt.Sprintf("vk: %d workgroups exceed the device grid %v", groups, c.info.MaxComputeWorkGroupCount))
+	}
+	x := (groups + y - 1) / y
+	return [3]uint32{uint32(x), uint32(y), 1}
+}
+
+// dispatch records one compute dispatch of shader name (specialised with
+// spec) over the given grid, with push constants push (≤ 32 words) and the
+// given buffer bindings. Caller holds c.mu.
+func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []uint32, args ...arg) {
+	c.check()
+	if len(push)*4 > 128 {
+		panic(fmt.Sprintf("vk: %s: %d bytes of push constants exceed 128", name, len(push)*4))
+	}
+	for _, g := range args {
+		if g.a.size > c.mem.maxRange {
+			panic(fmt.Sprintf("vk: %s: a buffer of %s exceeds the device's maxStorageBufferRange of %s; split the tensor",
+				name, fmtBytes(g.a.size), fmtBytes(c.mem.maxRange)))
+		}
+	}
+	p, err := c.pipes.get(name, spec, len(args))
+	if err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	f := c.rec.begin()
+	var rd, wr []*allocation
+	for _, g := range args {
+		if g.write {
+			wr = append(wr, g.a)
+		} else {
+			rd = append(rd, g.a)
+		}
+	}
+	c.rec.access(f, rd, wr)
+
+	var set vulkan.DescriptorSet
+	dai := &vulkan.DescriptorSetAllocateInfo{
+		SType:              vulkan.StructureTypeDescriptorSetAllocateInfo,
+		DescriptorPool:     f.dpool,
+		DescriptorSetCount: 1,
+		PSetLayouts:        []vulkan.DescriptorSetLayout{p.layout.set},
+	}
+	if err := vkErr("vkAllocateDescriptorSets", vulkan.AllocateDescriptorSets(c.dev, dai, &set)); err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	writes := make([]vulkan.WriteDescriptorSet, len(args))
+	for i, g := range args {
+		writes[i] = vulkan.WriteDescriptorSet{
+			SType:           vulkan.StructureTypeWriteDescriptorSet,
+			DstSet:          set,
+			DstBinding:      uint32(i),
+			DescriptorCount: 1,
+			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
+			PBufferInfo: []vulkan.DescriptorBufferInfo{{
+				Buffer: g.a.blk.buf,
+				Offset: vulkan.DeviceSize(g.a.off),
+				Range:  vulkan.DeviceSize(g.a.size),
+			}},
+		}
+	}
+	vulkan.UpdateDescriptorSets(c.dev, uint32(len(writes)), writes, 0, nil)
+	if c.prof != nil {
+		c.prof.start(f, name)
+	}
+	if p.pipe != c.rec.lastPipe {
+		vulkan.CmdBindPipeline(f.cmd, vulkan.PipelineBindPointCompute, p.pipe)
+		c.rec.lastPipe = p.pipe
+	}
+	vulkan.CmdBindDescriptorSets(f.cmd, vulkan.PipelineBindPointCompute, p.layout.layout, 0, 1, []vulkan.DescriptorSet{set}, 0, nil)
+	if len(push) > 0 {
+		vulkan.CmdPushConstants(f.cmd, p.layout.layout, vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit), 0, uint32(len(push)*4), unsafe.Pointer(&push[0]))
+	}
+	vulkan.CmdDispatch(f.cmd, groups[0], groups[1], groups[2])
+	if c.prof != nil {
+		c.prof.end(f)
+	}
+	c.stats.Dispatches++
+	c.rec.counted(f)
+}
+
+// fillBytes records vkCmdFillBuffer over [off, off+n) bytes of a.
+func (c *Context) fillBytes(a *allocation, off, n uint64, word uint32) {
+	f := c.rec.begin()
+	c.rec.access(f, nil, []*allocation{a})
+	vulkan.CmdFillBuffer(f.cmd, a.blk.buf, vulkan.DeviceSize(a.off+off), vulkan.DeviceSize(n), word)
+	c.stats.Copies++
+	c.rec.counted(f)
+}
+
+// copyBytes records a buffer-to-buffer copy.
+func (c *Context) copyBytes(dst *allocation, dstOff uint64, src *allocation, srcOff, n uint64) {
+	f := c.rec.begin()
+	c.rec.access(f, []*allocation{src}, []*allocation{dst})
+	vulkan.CmdCopyBuffer(f.cmd, src.blk.buf, dst.blk.buf, 1, []vulkan.BufferCopy{{
+		SrcOffset: vulkan.DeviceSize(src.off + srcOff),
+		DstOffset: vulkan.DeviceSize(dst.off + dstOff),
+		Size:      vulkan.DeviceSize(n),
+	}})
+	c.stats.Copies++
+	c.rec.counted(f)
+}
+
+// upload copies n bytes from host memory src into a at byte offset off.
+// When a is idle and mapped the bytes are copied directly; otherwise they go
+// through a staging buffer (or vkCmdUpdateBuffer for small writes) and a
+// copy command ordered after the work already recorded.
+func (c *Context) upload(a *allocation, off uint64, src unsafe.Pointer, n uint64) {
+	if n == 0 {
+		return
+	}
+	c.check()
+	if c.mem.direct && c.rec.idle(a) {
+		copy(unsafe.Slice((*byte)(a.mapped(off)), n), unsafe.Slice((*byte)(src), n))
+		return
+	}
+	if n <= 65536 && n%4 == 0 && off%4 == 0 {
+		f := c.rec.begin()
+		c.rec.access(f, nil, []*allocation{a})
+		vulkan.CmdUpdateBuffer(f.cmd, a.blk.buf, vulkan.DeviceSize(a.off+off), vulkan.DeviceSize(n), (*uint32)(src))
+		c.stats.Copies++
+		c.rec.counted(f)
+		return
+	}
+	st, err := c.mem.staging.alloc(n)
+	if err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	copy(unsafe.Slice((*byte)(st.mapped(0)), n), unsafe.Slice((*byte)(src), n))
+	c.copyBytes(a, off, st, 0, n)
+	c.rec.free(st)
+}
+
+// download copies n bytes at byte offset off of a into host memory dst,
+// waiting for the work that writes a.
+func (c *Context) download(a *allocation, off uint64, dst unsafe.Pointer, n uint64) {
+	if n == 0 {
+		return
+	}
+	c.check()
+	if c.mem.direct {
+		if err := c.rec.settle(a); err != nil {
+			panic(err)
+		}
+		copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(a.mapped(off)), n))
+		return
+	}
+	st, err := c.mem.staging.alloc(n)
+	if err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	c.copyBytes(st, 0, a, off, n)
+	if err := c.rec.settle(st); err != nil {
+		panic(err)
+	}
+	copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(st.mapped(0)), n))
+	c.rec.free(st)
+}
+
+// alloc returns a zero-filled device allocation of n bytes.
+func (c *Context) alloc(n uint64) *allocation {
+	c.check()
+	a, err := c.mem.device.alloc(n)
+	if err != nil {
+		panic(fmt.Errorf("vk: allocating %s on %s: %w", fmtBytes(n), c.info.Name, err))
+	}
+	if c.mem.direct {
+		clear(unsafe.Slice((*byte)(a.mapped(0)), a.size))
+	} else {
+		c.fillBytes(a, 0, a.size, 0)
+	}
+	return a
+}

@@ -51,11 +51,11 @@ func darcyTask(name string, res darcy.Resolution) *Task {
 		TrainSize:   darcy.DefaultTrain,
 		TestSize:    darcy.DefaultTest,
 		Description: "Darcy flow −∇·(a∇u)=1: inputs [a, x, y] 3×85×85, output u 1×85×85; solved on 421×421, every 5th node kept (the NAS-Bench-360 recipe)",
-		Source:      "Darcy-flow recipe (FNO / NAS-Bench-360), 421² multigrid-PCG solves subsampled to 85²",
+		Source:      "Darcy-flow recipe (FNO, NAS-Bench-360): 421² solves subsampled to 85²",
 	}
 	if res == darcy.Direct85 {
 		t.Description = "FASTER APPROXIMATION, not the benchmark data: Darcy flow solved directly on 85×85; inputs [a, x, y] 3×85×85, output u 1×85×85"
-		t.Source = "Darcy-flow recipe solved directly on 85² (approximation)"
+		t.Source = "Darcy-flow recipe solved directly on 85² (faster approximation)"
 	}
 	t.Present = func() (bool, string) {
 		dir, err := darcy.DefaultCacheDir()

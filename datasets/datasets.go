@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"text/tabwriter"
 )
 
 // TargetKind says what a task predicts.
@@ -251,7 +252,8 @@ func Tasks() []*Task {
 // is present on this machine.
 func WriteList(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-13s %-10s %-14s %-13s %-9s %-9s %s\n", "TASK", "INPUT", "TARGET", "SIZE", "BACKBONE", "PRESENT", "SOURCE")
+	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tINPUT\tTARGET\tTRAIN/TEST\tBACKBONE\tPRESENT\tSOURCE\tWHERE")
 	for _, t := range Tasks() {
 		target := ""
 		switch t.Kind {
@@ -274,11 +276,11 @@ func WriteList(w io.Writer) error {
 		if t.Synthetic {
 			src = "generated: " + src
 		}
-		fmt.Fprintf(&b, "%-13s %-10s %-14s %-13s %-9s %-9s %s\n", t.Name, shapeString(t.InShape), target,
-			fmt.Sprintf("%d/%d", t.TrainSize, t.TestSize), t.Backbone, present, src)
-		if where != "" {
-			fmt.Fprintf(&b, "%-13s   %s\n", "", where)
-		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", t.Name, shapeString(t.InShape), target,
+			t.TrainSize, t.TestSize, t.Backbone, present, src, where)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("datasets: formatting task list: %w", err)
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("datasets: writing task list: %w", err)

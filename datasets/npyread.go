@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/sbinet/npyio/npy"
 )
@@ -37,11 +39,10 @@ var ErrUnreadable = errors.New("unreadable file")
 
 // readNPY decodes one .npy stream.
 func readNPY(r io.Reader, name string) (*array, error) {
-	rd, err := npy.NewReader(r)
+	h, err := readNPYHeader(r)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %s: %w: not a valid .npy file (%v)", name, ErrUnreadable, err)
+		return nil, fmt.Errorf("datasets: %s: %w: not a valid .npy file (%w)", name, ErrUnreadable, err)
 	}
-	h := rd.Header
 	a := &array{name: name, dtype: h.Descr.Type, shape: append([]int(nil), h.Descr.Shape...)}
 	if len(a.dtype) < 3 {
 		return nil, fmt.Errorf("datasets: %s: %w %q", name, ErrUnsupportedDtype, a.dtype)
@@ -129,6 +130,78 @@ func readNPY(r io.Reader, name string) (*array, error) {
 		a.toCOrder()
 	}
 	return a, nil
+}
+
+var (
+	reDescr    = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
+	reDescrAny = regexp.MustCompile(`'descr'\s*:`)
+	reFortran  = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
+	reShape    = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
+)
+
+// readNPYHeader parses a .npy header (format versions 1–3). It is stricter
+// than npyio's reader about short files, which it must never panic on.
+func readNPYHeader(r io.Reader) (*npy.Header, error) {
+	var pre [10]byte
+	if _, err := io.ReadFull(r, pre[:8]); err != nil {
+		return nil, fmt.Errorf("reading magic: %w", err)
+	}
+	if [6]byte(pre[:6]) != npy.Magic {
+		return nil, errors.New("bad magic (not a NumPy file)")
+	}
+	h := &npy.Header{Major: pre[6], Minor: pre[7]}
+	var hlen int
+	switch h.Major {
+	case 1:
+		if _, err := io.ReadFull(r, pre[8:10]); err != nil {
+			return nil, fmt.Errorf("reading header length: %w", err)
+		}
+		hlen = int(binary.LittleEndian.Uint16(pre[8:10]))
+	case 2, 3:
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, fmt.Errorf("reading header length: %w", err)
+		}
+		hlen = int(binary.LittleEndian.Uint32(b[:]))
+	default:
+		return nil, fmt.Errorf("unknown format version %d.%d", h.Major, h.Minor)
+	}
+	if hlen > 1<<20 {
+		return nil, fmt.Errorf("implausible header length %d", hlen)
+	}
+	buf := make([]byte, hlen)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, fmt.Errorf("reading %d-byte header: %w", hlen, err)
+	}
+	m := reDescr.FindSubmatch(buf)
+	if m == nil {
+		if reDescrAny.Match(buf) {
+			return nil, fmt.Errorf("%w: structured dtype", ErrUnsupportedDtype)
+		}
+		return nil, fmt.Errorf("header has no descr: %q", buf)
+	}
+	h.Descr.Type = string(m[1])
+	f := reFortran.FindSubmatch(buf)
+	if f == nil {
+		return nil, fmt.Errorf("header has no fortran_order: %q", buf)
+	}
+	h.Descr.Fortran = string(f[1]) == "True"
+	sm := reShape.FindSubmatch(buf)
+	if sm == nil {
+		return nil, fmt.Errorf("header has no shape: %q", buf)
+	}
+	for _, tok := range strings.Split(string(sm[1]), ",") {
+		tok = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(tok), "L"))
+		if tok == "" {
+			continue
+		}
+		d, err := strconv.Atoi(tok)
+		if err != nil {
+			return nil, fmt.Errorf("bad shape %q", sm[1])
+		}
+		h.Descr.Shape = append(h.Descr.Shape, d)
+	}
+	return h, nil
 }
 
 // toCOrder converts column-major data to row-major.

@@ -1,9 +1,9 @@
 #version 450
 // dst[idx] = op(a[aOff + idx·as], b[bOff + idx·bs]) over a shape of rank ≤ 8,
 // dst contiguous (tensor.BinaryOp numbering); zero strides broadcast.
+layout(local_size_x = 256) in;
 #include "common.glsl"
 #include "math.glsl"
-layout(local_size_x = 256) in;
 layout(std430, binding = 0) buffer Dst { float dst[]; };
 layout(std430, binding = 1) buffer A { float av[]; };
 layout(std430, binding = 2) buffer B { float bv[]; };

@@ -1,4 +1,5 @@
-// Shared helpers for dash's compute shaders.
+// Shared helpers for dash's compute shaders. Include after the
+// layout(local_size_x ...) declaration: gl_WorkGroupSize is fixed there.
 //
 // Grids: the runtime folds large workgroup counts into a 2-D grid within the
 // device's 65535-per-axis limit; these helpers recover the linear indices.

@@ -1,8 +1,8 @@
 #version 450
 // Strided copy of 4-byte elements (float32 or int32): rank ≤ 8, a source
 // stride of 0 broadcasts.
-#include "common.glsl"
 layout(local_size_x = 256) in;
+#include "common.glsl"
 layout(std430, binding = 0) writeonly buffer Dst { uint dst[]; };
 layout(std430, binding = 1) readonly buffer Src { uint src[]; };
 layout(push_constant) uniform PC {

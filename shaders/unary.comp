@@ -1,8 +1,8 @@
 #version 450
 // dst[i] = op(src[i]; a, b) for i < n (tensor.UnaryOp numbering).
+layout(local_size_x = 256) in;
 #include "common.glsl"
 #include "math.glsl"
-layout(local_size_x = 256) in;
 layout(std430, binding = 0) buffer Dst { float dst[]; };
 layout(std430, binding = 1) buffer Src { float src[]; };
 layout(push_constant) uniform PC { int n, op, dOff, sOff; float a, b; } pc;

@@ -82,7 +82,7 @@ func TestCopyConformance(t *testing.T) {
 		dstN, srcN     int
 	}{
 		{[]int{7}, []int{1}, []int{1}, 0, 3, 7, 10},
-		{[]int{5, 3}, []int{1, 5}, []int{3, 1}, 0, 0, 15, 15},          // transpose
+		{[]int{5, 3}, []int{1, 5}, []int{3, 1}, 0, 0, 15, 15},           // transpose
 		{[]int{4, 257}, []int{257, 1}, []int{0, 1}, 0, 0, 4 * 257, 257}, // broadcast rows
 		{[]int{3, 1, 5, 2}, []int{10, 10, 2, 1}, []int{1, 7, 3, 15}, 1, 2, 31, 40},
 		{[]int{65537, 2}, []int{1, 65537}, []int{2, 1}, 0, 0, 131074, 131074},
@@ -138,9 +138,9 @@ func TestBinaryConformance(t *testing.T) {
 	}
 	cases := []bc{
 		{[]int{1}, []int{1}, []int{1}, 0, 0},
-		{[]int{1001}, []int{1}, []int{0}, 2, 5},              // scalar broadcast
-		{[]int{13, 17}, []int{17, 1}, []int{0, 1}, 0, 0},     // row broadcast
-		{[]int{13, 17}, []int{1, 13}, []int{1, 0}, 0, 0},     // transposed a, column b
+		{[]int{1001}, []int{1}, []int{0}, 2, 5},          // scalar broadcast
+		{[]int{13, 17}, []int{17, 1}, []int{0, 1}, 0, 0}, // row broadcast
+		{[]int{13, 17}, []int{1, 13}, []int{1, 0}, 0, 0}, // transposed a, column b
 		{[]int{3, 5, 7, 11}, []int{385, 77, 11, 1}, []int{0, 7, 1, 0}, 0, 0},
 		{[]int{300, 257}, []int{257, 1}, []int{257, 1}, 0, 0},
 	}
@@ -220,7 +220,8 @@ func TestSubmitAndWaitCounts(t *testing.T) {
 		be.Unary(tensor.OpExp, bufs[i], x, n, 0, 0)
 	}
 	be.Sync()
-	if b := be.Context().Stats().Barriers - s2.Barriers; b != 0 {
-		t.Errorf("10 independent ops recorded %d barriers, want 0", b)
+	// (one barrier orders the first op after x's last writer)
+	if b := be.Context().Stats().Barriers - s2.Barriers; b > 1 {
+		t.Errorf("10 independent ops recorded %d barriers, want ≤ 1", b)
 	}
 }

@@ -37,12 +37,12 @@ type Options struct {
 
 // Stats counts the runtime's host-visible events.
 type Stats struct {
-	Submits    int // vkQueueSubmit calls
-	Waits      int // host waits on fences
-	Dispatches int // compute dispatches recorded
-	Barriers   int // pipeline barriers recorded
-	Copies     int // transfer commands recorded (staging copies, fills)
-	Pipelines  int // compute pipelines created
+	Submits     int // vkQueueSubmit calls
+	Waits       int // host waits on fences
+	Dispatches  int // compute dispatches recorded
+	Barriers    int // pipeline barriers recorded
+	Copies      int // transfer commands recorded (staging copies, fills)
+	Pipelines   int // compute pipelines created
 	BlockAllocs int // vkAllocateMemory calls
 }
 
@@ -235,11 +235,11 @@ func describe(inst vulkan.Instance, idx int, pd vulkan.PhysicalDevice) DeviceInf
 	mp.Deref()
 	l := p.Limits
 	d := DeviceInfo{
-		Index:    idx,
-		Name:     vulkan.ToString(p.DeviceName[:]),
-		Type:     DeviceType(p.DeviceType),
-		VendorID: p.VendorID,
-		DeviceID: p.DeviceID,
+		Index:      idx,
+		Name:       vulkan.ToString(p.DeviceName[:]),
+		Type:       DeviceType(p.DeviceType),
+		VendorID:   p.VendorID,
+		DeviceID:   p.DeviceID,
 		APIVersion: fmt.Sprintf("%d.%d.%d", p.ApiVersion>>22, (p.ApiVersion>>12)&0x3ff, p.ApiVersion&0xfff),
 
 		MaxStorageBufferRange:          uint64(l.MaxStorageBufferRange),

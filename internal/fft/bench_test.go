@@ -71,3 +71,23 @@ func BenchmarkFFTSingle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLanes times lane-vectorised transforms ([n][v] layout) on one goroutine.
+func BenchmarkLanes(b *testing.B) {
+	for _, c := range [][2]int{{76, 8}, {152, 77}, {635, 8}, {205, 103}} {
+		n, v := c[0], c[1]
+		b.Run(fmt.Sprintf("%dx%d", n, v), func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			src := randF32(rng, n*v*2)
+			dst := make([]float32, len(src))
+			pl := PlanFor(n)
+			w := getWork()
+			pl.exec(dst, src, v, 0, v, false, w)
+			b.SetBytes(int64(8 * n * v))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				pl.exec(dst, src, v, 0, v, false, w)
+			}
+		})
+	}
+}

@@ -84,7 +84,7 @@ func (pl *Plan) exec(dst, src []float32, v, e0, L int, inv bool, w *work) {
 		case st.rad != nil:
 			st.rad.sub.execRader(out, in, tw, g, st.rad, inv, w)
 		case st.gen != nil:
-			passGen(out, in, tw, g, st.gen, sn)
+			passGen(out, in, tw, g, st.gen, sn, w)
 		case st.r == 2:
 			pass2(out, in, tw, g)
 		case st.r == 3:

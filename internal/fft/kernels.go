@@ -94,6 +94,22 @@ func pass3(y, x, tw []float32, g geom, sn float32) {
 			y0 := y[ob:][:n2]
 			y1 := y[ob+2*S:][:n2]
 			y2 := y[ob+4*S:][:n2]
+			if p == 0 {
+				for c := 0; c+1 < n2; c += 2 {
+					a0r, a0i := x0[c], x0[c+1]
+					a1r, a1i := x1[c], x1[c+1]
+					a2r, a2i := x2[c], x2[c+1]
+					tr, ti := a1r+a2r, a1i+a2i
+					dr, di := (a1r-a2r)*ss, (a1i-a2i)*ss
+					mr, mi := a0r+c3*tr, a0i+c3*ti
+					y0[c], y0[c+1] = a0r+tr, a0i+ti
+					b1r, b1i := mr+di, mi-dr
+					b2r, b2i := mr-di, mi+dr
+					y1[c], y1[c+1] = b1r, b1i
+					y2[c], y2[c+1] = b2r, b2i
+				}
+				continue
+			}
 			for c := 0; c+1 < n2; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				a1r, a1i := x1[c], x1[c+1]
@@ -220,6 +236,33 @@ func pass5(y, x, tw []float32, g geom, sn float32) {
 			y2 := y[ob+4*S:][:n2]
 			y3 := y[ob+6*S:][:n2]
 			y4 := y[ob+8*S:][:n2]
+			if p == 0 {
+				for c := 0; c+1 < n2; c += 2 {
+					a0r, a0i := x0[c], x0[c+1]
+					a1r, a1i := x1[c], x1[c+1]
+					a2r, a2i := x2[c], x2[c+1]
+					a3r, a3i := x3[c], x3[c+1]
+					a4r, a4i := x4[c], x4[c+1]
+					p1r, p1i := a1r+a4r, a1i+a4i
+					m1r, m1i := a1r-a4r, a1i-a4i
+					p2r, p2i := a2r+a3r, a2i+a3i
+					m2r, m2i := a2r-a3r, a2i-a3i
+					y0[c], y0[c+1] = a0r+p1r+p2r, a0i+p1i+p2i
+					r1r, r1i := a0r+c51*p1r+c52*p2r, a0i+c51*p1i+c52*p2i
+					i1r, i1i := q1*m1r+q2*m2r, q1*m1i+q2*m2i
+					r2r, r2i := a0r+c52*p1r+c51*p2r, a0i+c52*p1i+c51*p2i
+					i2r, i2i := q2*m1r-q1*m2r, q2*m1i-q1*m2i
+					b1r, b1i := r1r+i1i, r1i-i1r
+					b4r, b4i := r1r-i1i, r1i+i1r
+					b2r, b2i := r2r+i2i, r2i-i2r
+					b3r, b3i := r2r-i2i, r2i+i2r
+					y1[c], y1[c+1] = b1r, b1i
+					y2[c], y2[c+1] = b2r, b2i
+					y3[c], y3[c+1] = b3r, b3i
+					y4[c], y4[c+1] = b4r, b4i
+				}
+				continue
+			}
 			for c := 0; c+1 < n2; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				a1r, a1i := x1[c], x1[c+1]
@@ -274,6 +317,37 @@ func pass7(y, x, tw []float32, g geom, sn float32) {
 			y4 := y[ob+8*S:][:n2]
 			y5 := y[ob+10*S:][:n2]
 			y6 := y[ob+12*S:][:n2]
+			if p == 0 {
+				for c := 0; c+1 < n2; c += 2 {
+					a0r, a0i := x0[c], x0[c+1]
+					p1r, p1i := x1[c]+x6[c], x1[c+1]+x6[c+1]
+					m1r, m1i := x1[c]-x6[c], x1[c+1]-x6[c+1]
+					p2r, p2i := x2[c]+x5[c], x2[c+1]+x5[c+1]
+					m2r, m2i := x2[c]-x5[c], x2[c+1]-x5[c+1]
+					p3r, p3i := x3[c]+x4[c], x3[c+1]+x4[c+1]
+					m3r, m3i := x3[c]-x4[c], x3[c+1]-x4[c+1]
+					y0[c], y0[c+1] = a0r+p1r+p2r+p3r, a0i+p1i+p2i+p3i
+					r1r, r1i := a0r+c71*p1r+c72*p2r+c73*p3r, a0i+c71*p1i+c72*p2i+c73*p3i
+					i1r, i1i := q1*m1r+q2*m2r+q3*m3r, q1*m1i+q2*m2i+q3*m3i
+					r2r, r2i := a0r+c72*p1r+c73*p2r+c71*p3r, a0i+c72*p1i+c73*p2i+c71*p3i
+					i2r, i2i := q2*m1r-q3*m2r-q1*m3r, q2*m1i-q3*m2i-q1*m3i
+					r3r, r3i := a0r+c73*p1r+c71*p2r+c72*p3r, a0i+c73*p1i+c71*p2i+c72*p3i
+					i3r, i3i := q3*m1r-q1*m2r+q2*m3r, q3*m1i-q1*m2i+q2*m3i
+					b1r, b1i := r1r+i1i, r1i-i1r
+					b6r, b6i := r1r-i1i, r1i+i1r
+					b2r, b2i := r2r+i2i, r2i-i2r
+					b5r, b5i := r2r-i2i, r2i+i2r
+					b3r, b3i := r3r+i3i, r3i-i3r
+					b4r, b4i := r3r-i3i, r3i+i3r
+					y1[c], y1[c+1] = b1r, b1i
+					y2[c], y2[c+1] = b2r, b2i
+					y3[c], y3[c+1] = b3r, b3i
+					y4[c], y4[c+1] = b4r, b4i
+					y5[c], y5[c+1] = b5r, b5i
+					y6[c], y6[c+1] = b6r, b6i
+				}
+				continue
+			}
 			for c := 0; c+1 < n2; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				p1r, p1i := x1[c]+x6[c], x1[c+1]+x6[c+1]
@@ -306,57 +380,76 @@ func pass7(y, x, tw []float32, g geom, sn float32) {
 	}
 }
 
-// passGen is the direct butterfly for an odd prime r ≤ directPrimeMax.
-func passGen(y, x, tw []float32, g geom, gp *genPrime, sn float32) {
+// passGen is the direct butterfly for an odd prime r ≤ directPrimeMax,
+// vectorised over the L contiguous lanes of each block.
+func passGen(y, x, tw []float32, g geom, gp *genPrime, sn float32, w *work) {
 	r := gp.p
 	h := (r - 1) / 2
 	m, S := g.m, g.S
-	var spr, spi, smr, smi [directPrimeMax / 2]float32
-	var br, bi [directPrimeMax]float32
+	L2 := 2 * g.L
+	ks := 2 * S * m
+	sp := w.get(1, h*L2)
+	sm := w.get(2, h*L2)
+	acc := w.get(4, 2*L2)
+	R := acc[:L2]
+	I := acc[L2 : 2*L2]
 	for p := 0; p < m; p++ {
 		t := tw[2*(r-1)*p : 2*(r-1)*(p+1)]
 		for qq := 0; qq < g.qn; qq++ {
 			b := g.off + qq*g.qs
-			ib := b + S*p
-			ob := b + r*S*p
-			for c := 0; c < g.L; c++ {
-				i0 := 2 * (ib + c)
-				a0r, a0i := x[i0], x[i0+1]
-				sr, si := a0r, a0i
-				for j := 1; j <= h; j++ {
-					u := 2 * (ib + c + S*j*m)
-					v := 2 * (ib + c + S*(r-j)*m)
-					ur, ui, vr, vi := x[u], x[u+1], x[v], x[v+1]
-					spr[j-1], spi[j-1] = ur+vr, ui+vi
-					smr[j-1], smi[j-1] = ur-vr, ui-vi
-					sr += ur + vr
-					si += ui + vi
-				}
-				br[0], bi[0] = sr, si
-				for tt := 1; tt <= h; tt++ {
-					cs := gp.cos[(tt-1)*h : tt*h]
-					sns := gp.sin[(tt-1)*h : tt*h]
-					rr, ri := a0r, a0i
-					var ir, ii float32
-					for j := 0; j < h; j++ {
-						rr += cs[j] * spr[j]
-						ri += cs[j] * spi[j]
-						ir += sns[j] * smr[j]
-						ii += sns[j] * smi[j]
-					}
-					ir *= sn
-					ii *= sn
-					br[tt], bi[tt] = rr+ii, ri-ir
-					br[r-tt], bi[r-tt] = rr-ii, ri+ir
-				}
-				o := 2 * (ob + c)
-				y[o], y[o+1] = br[0], bi[0]
-				for j := 1; j < r; j++ {
-					wr, wi := t[2*(j-1)], t[2*(j-1)+1]
-					o := 2 * (ob + c + S*j)
-					y[o], y[o+1] = br[j]*wr-bi[j]*wi, br[j]*wi+bi[j]*wr
+			ib := 2 * (b + S*p)
+			ob := 2 * (b + r*S*p)
+			a0 := x[ib:][:L2]
+			y0 := y[ob:][:L2]
+			copy(R, a0)
+			for j := 1; j <= h; j++ {
+				u := x[ib+j*ks:][:L2]
+				v := x[ib+(r-j)*ks:][:L2]
+				spj := sp[(j-1)*L2:][:L2]
+				smj := sm[(j-1)*L2:][:L2]
+				for c := 0; c < L2; c++ {
+					uu, vv := u[c], v[c]
+					spj[c] = uu + vv
+					smj[c] = uu - vv
+					R[c] += uu + vv
 				}
 			}
+			// output 0 is written after all inputs of this block are read
+			// (in-place single-stage plans).
+			for tt := 1; tt <= h; tt++ {
+				cs := gp.cos[(tt-1)*h : tt*h]
+				sns := gp.sin[(tt-1)*h : tt*h]
+				s0 := sns[0] * sn
+				for c := 0; c < L2; c++ {
+					I[c] = s0 * sm[c]
+				}
+				for j := 1; j < h; j++ {
+					sj := sns[j] * sn
+					smj := sm[j*L2:][:L2]
+					for c := 0; c < L2; c++ {
+						I[c] += sj * smj[c]
+					}
+				}
+				// Rt = a0 + Σ cos·sp, combined with I into outputs t and r-t.
+				wr1, wi1 := t[2*(tt-1)], t[2*(tt-1)+1]
+				wr2, wi2 := t[2*(r-tt-1)], t[2*(r-tt-1)+1]
+				y1 := y[ob+tt*2*S:][:L2]
+				y2 := y[ob+(r-tt)*2*S:][:L2]
+				for c := 0; c+1 < L2; c += 2 {
+					rr, ri := a0[c], a0[c+1]
+					for j := 0; j < h; j++ {
+						cj := cs[j]
+						rr += cj * sp[j*L2+c]
+						ri += cj * sp[j*L2+c+1]
+					}
+					ir, ii := I[c], I[c+1]
+					b1r, b1i := rr+ii, ri-ir
+					b2r, b2i := rr-ii, ri+ir
+					y1[c], y1[c+1] = b1r*wr1-b1i*wi1, b1r*wi1+b1i*wr1
+					y2[c], y2[c+1] = b2r*wr2-b2i*wi2, b2r*wi2+b2i*wr2
+				}
+			}
+			copy(y0, R)
 		}
 	}
 }

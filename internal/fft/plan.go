@@ -57,7 +57,9 @@ func PlanFor(n int) *Plan {
 
 // directPrimeMax is the largest prime handled by the direct O(p²)
 // butterfly; larger primes use Rader's algorithm.
-const directPrimeMax = 23
+const directPrimeMax = 13
+
+var orderSmallLast = true
 
 // factorize splits n into the radices used by the Stockham passes, in
 // execution order: generic primes first, then 7, 5, 3, then 4s and 2.

@@ -47,3 +47,42 @@ func BenchmarkConv2dK7D2(b *testing.B) {
 	benchConv(b, tensor.ConvParams{N: 32, C: 64, H: 32, W: 32, K: 64, Groups: 1, KH: 7, KW: 7,
 		SH: 1, SW: 1, DH: 2, DW: 2, PH: 6, PW: 6, OH: 32, OW: 32})
 }
+
+// BenchmarkConvParts times the three kernels of each baseline case apart.
+func BenchmarkConvParts(b *testing.B) {
+	cases := []struct {
+		name string
+		p    tensor.ConvParams
+	}{
+		{"1dK11D1", samePad1d(1)},
+		{"1dK11D16", samePad1d(16)},
+		{"2dK7D2", tensor.ConvParams{N: 32, C: 64, H: 32, W: 32, K: 64, Groups: 1, KH: 7, KW: 7,
+			SH: 1, SW: 1, DH: 2, DW: 2, PH: 6, PW: 6, OH: 32, OW: 32}},
+	}
+	for _, c := range cases {
+		p := c.p
+		be := New()
+		r := rand.New(rand.NewPCG(1, 1))
+		x := &Buf{F: randSlice(r, p.N*p.C*p.H*p.W)}
+		w := &Buf{F: randSlice(r, p.K*p.C/p.Groups*p.KH*p.KW)}
+		y := &Buf{F: make([]float32, p.N*p.K*p.OH*p.OW)}
+		dy := &Buf{F: randSlice(r, len(y.F))}
+		dx := &Buf{F: make([]float32, len(x.F))}
+		dw := &Buf{F: make([]float32, len(w.F))}
+		b.Run(c.name+"/fwd", func(b *testing.B) {
+			for b.Loop() {
+				be.ConvForward(p, y, x, w)
+			}
+		})
+		b.Run(c.name+"/data", func(b *testing.B) {
+			for b.Loop() {
+				be.ConvBackwardData(p, dx, dy, w)
+			}
+		})
+		b.Run(c.name+"/filter", func(b *testing.B) {
+			for b.Loop() {
+				be.ConvBackwardFilter(p, dw, x, dy)
+			}
+		})
+	}
+}

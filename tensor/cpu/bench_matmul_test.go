@@ -2,9 +2,12 @@ package cpu
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // benchGemm times one GEMM shape with kernel kn and reports GFLOP/s.
@@ -46,5 +49,49 @@ func BenchmarkMatMulKernels(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// TestMatMulTune prints the best-of-N GFLOP/s of each kernel configuration
+// listed in $SGEMM_TUNE ("name,kc,mc,nc,aInL1,threads;..."), for tuning the
+// blocking parameters on a shared machine. It is skipped when the variable is
+// unset.
+func TestMatMulTune(t *testing.T) {
+	spec := os.Getenv("SGEMM_TUNE")
+	if spec == "" {
+		t.Skip("SGEMM_TUNE not set")
+	}
+	shapes := [][5]int{{1024, 1024, 1024, 0, 0}, {64, 32000, 704, 0, 0}, {64, 704, 32000, 0, 1}, {704, 32000, 64, 1, 0}}
+	bufs := make([][3][]float32, len(shapes))
+	r := rand.New(rand.NewPCG(1, 1))
+	for i, s := range shapes {
+		bufs[i] = [3][]float32{sgemmRand(r, s[0]*s[2]), sgemmRand(r, s[2]*s[1]), make([]float32, s[0]*s[1])}
+	}
+	for _, cfg := range strings.Split(spec, ";") {
+		var name string
+		var kc, mc, nc, inl1, th int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(cfg, ",", " "), "%s %d %d %d %d %d", &name, &kc, &mc, &nc, &inl1, &th); err != nil {
+			t.Fatal(err)
+		}
+		var kn *sgemmKernel
+		for _, base := range supportedKernels() {
+			if base.name == name {
+				kn = &sgemmKernel{name: name, mr: base.mr, nr: base.nr, kc: kc, mc: mc, nc: nc, aInL1: inl1 != 0, fn: base.fn, tr: base.tr}
+			}
+		}
+		if kn == nil {
+			t.Fatalf("no kernel %q", name)
+		}
+		line := cfg
+		for i, s := range shapes {
+			best := time.Duration(1 << 62)
+			for rep := 0; rep < 12; rep++ {
+				t0 := time.Now()
+				gemmBatch(kn, s[3] != 0, s[4] != 0, 1, s[0], s[1], s[2], 1, bufs[i][0], 0, 0, bufs[i][1], 0, 0, 0, bufs[i][2], 0, 0, th)
+				best = min(best, time.Since(t0))
+			}
+			line += fmt.Sprintf("  %6.1f", 2*float64(s[0]*s[1]*s[2])/best.Seconds()/1e9)
+		}
+		t.Log(line)
 	}
 }

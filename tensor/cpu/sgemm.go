@@ -34,6 +34,9 @@ import (
 // read C".
 type sgemmMicro func(k int, a, b, c *float32, ldc int, beta float32)
 
+// transposer sets dst[r*ldd+c] = src[c*lds+r] for r, c < 8.
+type transposer func(dst *float32, ldd int, src *float32, lds int)
+
 // sgemmKernel is a micro-kernel together with its register and cache
 // blocking parameters.
 type sgemmKernel struct {
@@ -41,6 +44,11 @@ type sgemmKernel struct {
 	mr, nr     int // micro-tile size
 	kc, mc, nc int // cache blocks; mc is a multiple of mr, nc of nr
 	fn         sgemmMicro
+	// aInL1 swaps the two innermost loops: each A micro-panel stays in L1
+	// while the B block streams from L2 (instead of a B micro-panel in L1).
+	aInL1 bool
+	// tr transposes 8×8 blocks while packing; nil uses scalar code.
+	tr transposer
 
 	pool sync.Pool // *sgemmBufs
 }
@@ -163,43 +171,30 @@ func sgemmScaleC(g *sgemmArgs) {
 func sgemmSerial(kn *sgemmKernel, g *sgemmArgs, i0, i1, j0, j1 int) {
 	bufs := kn.getBufs()
 	defer kn.pool.Put(bufs)
-	mr, nr := kn.mr, kn.nr
+	nr := kn.nr
 	k := g.k
-	tile := bufs.tile
 	for jc := j0; jc < j1; jc += kn.nc {
 		nb := min(kn.nc, j1-jc)
 		for pc := 0; pc < k; pc += kn.kc {
 			kb := min(kn.kc, k-pc)
-			packB(bufs.b, g, pc, kb, jc, nb, nr)
+			packB(kn.tr, bufs.b, g, pc, kb, jc, nb, nr)
 			beta := g.beta
 			if pc > 0 {
 				beta = 1
 			}
 			for ic := i0; ic < i1; ic += kn.mc {
 				mb := min(kn.mc, i1-ic)
-				packA(bufs.a, g, ic, mb, pc, kb, mr)
-				for jr := 0; jr < nb; jr += nr {
-					nn := min(nr, nb-jr)
-					bp := &bufs.b[jr*kb]
-					for ir := 0; ir < mb; ir += mr {
-						mm := min(mr, mb-ir)
-						ap := &bufs.a[ir*kb]
-						co := (ic+ir)*g.ldc + jc + jr
-						if mm == mr && nn == nr {
-							kn.fn(kb, ap, bp, &g.c[co], g.ldc, beta)
-							continue
+				packA(kn.tr, bufs.a, g, ic, mb, pc, kb, kn.mr)
+				if kn.aInL1 {
+					for ir := 0; ir < mb; ir += kn.mr {
+						for jr := 0; jr < nb; jr += nr {
+							sgemmTile(kn, g, bufs, ic, ir, jc, jr, mb, nb, kb, beta)
 						}
-						kn.fn(kb, ap, bp, &tile[0], nr, 0)
-						for i := 0; i < mm; i++ {
-							crow := g.c[co+i*g.ldc : co+i*g.ldc+nn]
-							trow := tile[i*nr : i*nr+nn]
-							if beta == 0 {
-								copy(crow, trow)
-							} else {
-								for j, t := range trow {
-									crow[j] = t + beta*crow[j]
-								}
-							}
+					}
+				} else {
+					for jr := 0; jr < nb; jr += nr {
+						for ir := 0; ir < mb; ir += kn.mr {
+							sgemmTile(kn, g, bufs, ic, ir, jc, jr, mb, nb, kb, beta)
 						}
 					}
 				}
@@ -208,10 +203,36 @@ func sgemmSerial(kn *sgemmKernel, g *sgemmArgs, i0, i1, j0, j1 int) {
 	}
 }
 
+// sgemmTile runs the micro-kernel for the tile at packed offsets (ir, jr) of
+// the current (ic, jc) block, going through the scratch tile at the edges.
+func sgemmTile(kn *sgemmKernel, g *sgemmArgs, bufs *sgemmBufs, ic, ir, jc, jr, mb, nb, kb int, beta float32) {
+	mr, nr := kn.mr, kn.nr
+	mm, nn := min(mr, mb-ir), min(nr, nb-jr)
+	ap, bp := &bufs.a[ir*kb], &bufs.b[jr*kb]
+	co := (ic+ir)*g.ldc + jc + jr
+	if mm == mr && nn == nr {
+		kn.fn(kb, ap, bp, &g.c[co], g.ldc, beta)
+		return
+	}
+	tile := bufs.tile
+	kn.fn(kb, ap, bp, &tile[0], nr, 0)
+	for i := 0; i < mm; i++ {
+		crow := g.c[co+i*g.ldc : co+i*g.ldc+nn]
+		trow := tile[i*nr : i*nr+nn]
+		if beta == 0 {
+			copy(crow, trow)
+		} else {
+			for j, t := range trow {
+				crow[j] = t + beta*crow[j]
+			}
+		}
+	}
+}
+
 // packA packs alpha·op(A)[i0:i0+mb, p0:p0+kb] into consecutive mr-row panels
 // of kb·mr floats each (element (i, p) of a panel at p·mr+i), zero-padding
 // the last panel.
-func packA(dst []float32, g *sgemmArgs, i0, mb, p0, kb, mr int) {
+func packA(tr transposer, dst []float32, g *sgemmArgs, i0, mb, p0, kb, mr int) {
 	alpha, a, lda := g.alpha, g.a, g.lda
 	for ir := 0; ir < mb; ir += mr {
 		mm := min(mr, mb-ir)
@@ -233,23 +254,45 @@ func packA(dst []float32, g *sgemmArgs, i0, mb, p0, kb, mr int) {
 			}
 			continue
 		}
-		// op(A)[i][p] = a[i*lda+p]: gather one element from each row.
-		for i := 0; i < mm; i++ {
-			src := a[(i0+ir+i)*lda+p0 : (i0+ir+i)*lda+p0+kb]
-			if alpha == 1 {
-				for p, v := range src {
-					d[p*mr+i] = v
-				}
-			} else {
-				for p, v := range src {
-					d[p*mr+i] = alpha * v
+		// op(A)[i][p] = a[i*lda+p]: a transposing copy.
+		base := (i0+ir)*lda + p0
+		packT(tr, d, mr, a[base:], lda, mm, kb)
+		if alpha != 1 {
+			for i, v := range d {
+				d[i] = alpha * v
+			}
+		}
+	}
+}
+
+// packT sets dst[p*ldd+j] = src[j*lds+p] for j < rows, p < kb, and zeroes
+// columns rows..ldd-1 of the first kb rows of dst. tr, when not nil,
+// transposes an 8×8 block.
+func packT(tr transposer, dst []float32, ldd int, src []float32, lds, rows, kb int) {
+	j := 0
+	if tr != nil {
+		for ; j+8 <= rows; j += 8 {
+			p := 0
+			for ; p+8 <= kb; p += 8 {
+				_ = src[(j+7)*lds+p+7] // bounds for the assembly
+				_ = dst[(p+7)*ldd+j+7]
+				tr(&dst[p*ldd+j], ldd, &src[j*lds+p], lds)
+			}
+			for ; p < kb; p++ {
+				for jj := j; jj < j+8; jj++ {
+					dst[p*ldd+jj] = src[jj*lds+p]
 				}
 			}
 		}
-		for i := mm; i < mr; i++ {
-			for p := 0; p < kb; p++ {
-				d[p*mr+i] = 0
-			}
+	}
+	for ; j < rows; j++ {
+		for p, v := range src[j*lds : j*lds+kb] {
+			dst[p*ldd+j] = v
+		}
+	}
+	if rows < ldd {
+		for p := 0; p < kb; p++ {
+			clear(dst[p*ldd+rows : p*ldd+ldd])
 		}
 	}
 }
@@ -257,33 +300,30 @@ func packA(dst []float32, g *sgemmArgs, i0, mb, p0, kb, mr int) {
 // packB packs op(B)[p0:p0+kb, j0:j0+nb] into consecutive nr-column panels of
 // kb·nr floats each (element (p, j) of a panel at p·nr+j), zero-padding the
 // last panel.
-func packB(dst []float32, g *sgemmArgs, p0, kb, j0, nb, nr int) {
+func packB(tr transposer, dst []float32, g *sgemmArgs, p0, kb, j0, nb, nr int) {
 	b, ldb := g.b, g.ldb
+	if !g.tb {
+		// op(B)[p][j] = b[p*ldb+j]: stream each stored row once (long
+		// contiguous reads) and deal it out to the panels.
+		full := nb / nr * nr
+		rem := nb - full
+		for p := 0; p < kb; p++ {
+			src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nb]
+			for jr := 0; jr < full; jr += nr {
+				copy(dst[jr*kb+p*nr:jr*kb+p*nr+nr], src[jr:jr+nr])
+			}
+			if rem > 0 {
+				dp := dst[full*kb+p*nr : full*kb+p*nr+nr]
+				copy(dp, src[full:])
+				clear(dp[rem:])
+			}
+		}
+		return
+	}
+	// op(B)[p][j] = b[j*ldb+p]: a transposing copy per panel.
 	for jr := 0; jr < nb; jr += nr {
 		nn := min(nr, nb-jr)
-		d := dst[jr*kb : jr*kb+kb*nr]
-		if !g.tb {
-			// op(B)[p][j] = b[p*ldb+j]: panel rows are contiguous.
-			base := p0*ldb + j0 + jr
-			for p := 0; p < kb; p++ {
-				dp := d[p*nr : p*nr+nr]
-				copy(dp, b[base+p*ldb:base+p*ldb+nn])
-				clear(dp[nn:])
-			}
-			continue
-		}
-		// op(B)[p][j] = b[j*ldb+p]: scatter each stored row into a column.
-		for j := 0; j < nn; j++ {
-			src := b[(j0+jr+j)*ldb+p0 : (j0+jr+j)*ldb+p0+kb]
-			for p, v := range src {
-				d[p*nr+j] = v
-			}
-		}
-		for j := nn; j < nr; j++ {
-			for p := 0; p < kb; p++ {
-				d[p*nr+j] = 0
-			}
-		}
+		packT(tr, dst[jr*kb:jr*kb+kb*nr], nr, b[(j0+jr)*ldb+p0:], ldb, nn, kb)
 	}
 }
 
@@ -380,35 +420,49 @@ func gemmBatch(kn *sgemmKernel, ta, tb bool, batch, m, n, k int, alpha float32, 
 	if tb {
 		ldb = k
 	}
-	g := sgemmArgs{
-		ta: ta, tb: tb, m: m, n: n, k: k,
-		alpha: alpha, beta: beta,
-		lda: lda, ldb: ldb, ldc: n,
-	}
-	asize, bsize := m*k, k*n
-	if k <= 0 {
-		asize, bsize = 0, 0
-	}
-	// one runs batch entry i on threads threads. g is passed by value so
-	// that the serial path does not allocate.
-	one := func(g sgemmArgs, i, threads int) {
-		g.a = a[aOff+i*sa : aOff+i*sa+asize]
-		g.b = b[bOff+i*sb : bOff+i*sb+bsize]
-		g.c = c[cOff+i*sc : cOff+i*sc+m*n]
-		sgemm(kn, &g, threads)
+	bt := sgemmBatch{
+		g: sgemmArgs{
+			ta: ta, tb: tb, m: m, n: n, k: k,
+			alpha: alpha, beta: beta,
+			lda: lda, ldb: ldb, ldc: n,
+		},
+		a: a, b: b, c: c,
+		aOff: aOff, sa: sa, bOff: bOff, sb: sb, cOff: cOff, sc: sc,
 	}
 	if batch == 1 || threads == 1 ||
 		batch%threads != 0 && batch < 4*threads && m*n*k >= sgemmParallelMin {
 		// Serial batch loop; each GEMM may still be split over threads
 		// (few large GEMMs: splitting the batch would leave threads idle).
 		for i := 0; i < batch; i++ {
-			one(g, i, threads)
+			bt.run(kn, i, threads)
 		}
 		return
 	}
+	bp := bt // only this copy escapes into the goroutines
 	parallelFor(threads, batch, 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			one(g, i, 1)
+			bp.run(kn, i, 1)
 		}
 	})
+}
+
+// sgemmBatch is a batch of equally shaped GEMMs.
+type sgemmBatch struct {
+	g                            sgemmArgs // shape and scalars; a, b, c unset
+	a, b, c                      []float32
+	aOff, sa, bOff, sb, cOff, sc int
+}
+
+// run computes batch entry i on up to threads goroutines.
+func (bt *sgemmBatch) run(kn *sgemmKernel, i, threads int) {
+	g := bt.g
+	m, n, k := g.m, g.n, g.k
+	asize, bsize := m*k, k*n
+	if k <= 0 {
+		asize, bsize = 0, 0
+	}
+	g.a = bt.a[bt.aOff+i*bt.sa : bt.aOff+i*bt.sa+asize]
+	g.b = bt.b[bt.bOff+i*bt.sb : bt.bOff+i*bt.sb+bsize]
+	g.c = bt.c[bt.cOff+i*bt.sc : bt.cOff+i*bt.sc+m*n]
+	sgemm(kn, &g, threads)
 }

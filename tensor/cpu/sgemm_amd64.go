@@ -19,6 +19,11 @@ func sgemmKernel14x32AVX512(k int, a, b, c *float32, ldc int, beta float32)
 //go:noescape
 func sgemmKernel6x64AVX512(k int, a, b, c *float32, ldc int, beta float32)
 
+// transpose8x8AVX sets dst[r*ldd+c] = src[c*lds+r] for r, c < 8.
+//
+//go:noescape
+func transpose8x8AVX(dst *float32, ldd int, src *float32, lds int)
+
 // cpuid executes CPUID with the given leaf and sub-leaf.
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 
@@ -55,30 +60,35 @@ var (
 		name: "avx2-6x16",
 		mr:   6, nr: 16,
 		kc: 256, mc: 144, nc: 2048,
+		tr: transpose8x8AVX,
 		fn: sgemmKernel6x16AVX2,
 	}
 	avx512Kernel = &sgemmKernel{
 		name: "avx512-8x48",
 		mr:   8, nr: 48,
 		kc: 256, mc: 128, nc: 1536,
+		tr: transpose8x8AVX,
 		fn: sgemmKernel8x48AVX512,
 	}
 	avx512Kernel12 = &sgemmKernel{
 		name: "avx512-12x32",
 		mr:   12, nr: 32,
 		kc: 256, mc: 144, nc: 1536,
+		tr: transpose8x8AVX,
 		fn: sgemmKernel12x32AVX512,
 	}
 	avx512Kernel14 = &sgemmKernel{
 		name: "avx512-14x32",
 		mr:   14, nr: 32,
 		kc: 256, mc: 140, nc: 1536,
+		tr: transpose8x8AVX,
 		fn: sgemmKernel14x32AVX512,
 	}
 	avx512Kernel6 = &sgemmKernel{
 		name: "avx512-6x64",
 		mr:   6, nr: 64,
 		kc: 256, mc: 144, nc: 1536,
+		tr: transpose8x8AVX,
 		fn: sgemmKernel6x64AVX512,
 	}
 )

@@ -182,7 +182,7 @@ func TestGemmKernels(t *testing.T) {
 func TestGemmBlocking(t *testing.T) {
 	for _, base := range supportedKernels() {
 		kn := &sgemmKernel{name: base.name + "-tiny", mr: base.mr, nr: base.nr,
-			kc: 5, mc: 2 * base.mr, nc: 3 * base.nr, fn: base.fn}
+			kc: 5, mc: 2 * base.mr, nc: 3 * base.nr, fn: base.fn, tr: base.tr}
 		t.Run(kn.name, func(t *testing.T) {
 			for _, s := range [][3]int{{3 * kn.mr, 4 * kn.nr, 16}, {2*kn.mr + 1, 7*kn.nr - 1, 11}, {kn.mr + 3, kn.nr + 5, 23}} {
 				for tr := 0; tr < 4; tr++ {

@@ -1,26 +1,405 @@
 package cpu
 
-import "github.com/dash-go/dash/tensor"
+import (
+	"fmt"
 
-// TEMPORARY placeholders, replaced by the spectral implementation.
+	"github.com/dash-go/dash/internal/fft"
+	"github.com/dash-go/dash/tensor"
+)
 
-func (be *Backend) RFFT(dst, src tensor.Buffer, batch, n int)  { panic("cpu.RFFT: not implemented yet") }
-func (be *Backend) IRFFT(dst, src tensor.Buffer, batch, n int) { panic("cpu.IRFFT: not implemented yet") }
+// This file holds the spectral kernels of the CPU backend: real FFTs (which
+// delegate to internal/fft, itself parallel over the cores), the per-frequency
+// complex channel contraction of DASH's Fourier convolution, broadcasting
+// complex products, and the Kronecker dilation scatter/gather.
+
+func checkBuf(op, name string, got, want int) {
+	if got < want {
+		panic(fmt.Sprintf("cpu.%s: %s buffer has %d elements, need %d", op, name, got, want))
+	}
+}
+
+func checkSizes(op string, dims ...int) {
+	for _, d := range dims {
+		if d < 0 {
+			panic(fmt.Sprintf("cpu.%s: negative size in %v", op, dims))
+		}
+	}
+}
+
+// RFFT computes batch real transforms of length n: src [batch][n] →
+// dst [batch][n/2+1][2], unnormalised.
+func (be *Backend) RFFT(dst, src tensor.Buffer, batch, n int) {
+	checkSizes("RFFT", batch, n)
+	d, s := buf(dst), buf(src)
+	if batch == 0 || n == 0 {
+		return
+	}
+	nf := n/2 + 1
+	checkBuf("RFFT", "src", len(s), batch*n)
+	checkBuf("RFFT", "dst", len(d), batch*nf*2)
+	fft.RFFT(d[:batch*nf*2], s[:batch*n], batch, n)
+}
+
+// IRFFT computes batch inverse real transforms of length n: src
+// [batch][n/2+1][2] → dst [batch][n], normalised by 1/n (the imaginary parts
+// of the DC and, for even n, Nyquist bins are ignored).
+func (be *Backend) IRFFT(dst, src tensor.Buffer, batch, n int) {
+	checkSizes("IRFFT", batch, n)
+	d, s := buf(dst), buf(src)
+	if batch == 0 || n == 0 {
+		return
+	}
+	nf := n/2 + 1
+	checkBuf("IRFFT", "src", len(s), batch*nf*2)
+	checkBuf("IRFFT", "dst", len(d), batch*n)
+	fft.IRFFT(d[:batch*n], s[:batch*nf*2], batch, n)
+}
+
+// RFFT2 computes batch 2-D real transforms: src [batch][h][w] →
+// dst [batch][h][w/2+1][2], unnormalised (numpy rfft2).
 func (be *Backend) RFFT2(dst, src tensor.Buffer, batch, h, w int) {
-	panic("cpu.RFFT2: not implemented yet")
+	checkSizes("RFFT2", batch, h, w)
+	d, s := buf(dst), buf(src)
+	if batch == 0 || h == 0 || w == 0 {
+		return
+	}
+	nf := w/2 + 1
+	checkBuf("RFFT2", "src", len(s), batch*h*w)
+	checkBuf("RFFT2", "dst", len(d), batch*h*nf*2)
+	fft.RFFT2(d[:batch*h*nf*2], s[:batch*h*w], batch, h, w)
 }
+
+// IRFFT2 is the inverse of RFFT2, normalised by 1/(h·w) (numpy irfft2 with
+// s=(h, w)).
 func (be *Backend) IRFFT2(dst, src tensor.Buffer, batch, h, w int) {
-	panic("cpu.IRFFT2: not implemented yet")
+	checkSizes("IRFFT2", batch, h, w)
+	d, s := buf(dst), buf(src)
+	if batch == 0 || h == 0 || w == 0 {
+		return
+	}
+	nf := w/2 + 1
+	checkBuf("IRFFT2", "src", len(s), batch*h*nf*2)
+	checkBuf("IRFFT2", "dst", len(d), batch*h*w)
+	fft.IRFFT2(d[:batch*h*w], s[:batch*h*nf*2], batch, h, w)
 }
+
+// contractGEMMMin is the per-frequency complex volume M·N·K from which
+// ComplexContract uses packed real GEMMs instead of direct loops. A variable
+// so that tests can force either path.
+var contractGEMMMin = 2048
+
+// contractBudget is the number of float32 of packed operands one frequency
+// block of the GEMM path aims to fit (about 1 MiB).
+const contractBudget = 1 << 18
+
+// contract describes ComplexContract as one complex GEMM per frequency:
+// C_f[m][n] = Σ_k A_f[m][k]·op(B_f[k][n]) with op = conj when conj is set.
+// Element (m, k) of A_f is complex element (m·sAm + k·sAk)·F + f of a, element
+// (k, n) of B_f is (k·sBk + n·sBn)·F + f of b, and C is dst [M][N][F].
+type contract struct {
+	M, N, K, F           int
+	sAm, sAk, sBk, sBn   int
+	conj                 bool
+	a, b, c              []float32
+	threads, perF, block int
+}
+
+// ComplexContract contracts interleaved complex tensors over channels for
+// every frequency (see tensor.ContractMode): dst is overwritten.
 func (be *Backend) ComplexContract(mode tensor.ContractMode, dst, a, b tensor.Buffer, B, I, O, F int) {
-	panic("cpu.ComplexContract: not implemented yet")
+	checkSizes("ComplexContract", B, I, O, F)
+	cs := contract{F: F, a: buf(a), b: buf(b), c: buf(dst), threads: be.threads}
+	var na, nb, nc int
+	switch mode {
+	case tensor.ContractForward: // Y[b,o] = Σ_i X[b,i]·W[o,i]
+		cs.M, cs.K, cs.N = B, I, O
+		cs.sAm, cs.sAk, cs.sBk, cs.sBn = I, 1, 1, I
+		na, nb, nc = B*I, O*I, B*O
+	case tensor.ContractGradX: // dX[b,i] = Σ_o dY[b,o]·conj(W[o,i])
+		cs.M, cs.K, cs.N = B, O, I
+		cs.sAm, cs.sAk, cs.sBk, cs.sBn = O, 1, I, 1
+		cs.conj = true
+		na, nb, nc = B*O, O*I, B*I
+	case tensor.ContractGradW: // dW[o,i] = Σ_b dY[b,o]·conj(X[b,i])
+		cs.M, cs.K, cs.N = O, B, I
+		cs.sAm, cs.sAk, cs.sBk, cs.sBn = 1, O, I, 1
+		cs.conj = true
+		na, nb, nc = B*O, B*I, O*I
+	default:
+		panic(fmt.Sprintf("cpu.ComplexContract: unknown mode %d", mode))
+	}
+	checkBuf("ComplexContract", "a", len(cs.a), na*F*2)
+	checkBuf("ComplexContract", "b", len(cs.b), nb*F*2)
+	checkBuf("ComplexContract", "dst", len(cs.c), nc*F*2)
+	if nc == 0 || F == 0 {
+		return
+	}
+	if cs.K == 0 {
+		clear(cs.c[:nc*F*2])
+		return
+	}
+	if cs.M*cs.N*cs.K < contractGEMMMin {
+		cs.direct(be)
+		return
+	}
+	cs.gemm(be)
 }
+
+// directBlock is the number of frequencies one direct-loop task handles.
+const directBlock = 64
+
+// direct computes the contraction with loops over (m, n, k) and the
+// frequency innermost, for small channel counts.
+func (cs *contract) direct(be *Backend) {
+	M, N, K, F := cs.M, cs.N, cs.K, cs.F
+	nblk := (F + directBlock - 1) / directBlock
+	tasks := M * N * nblk
+	a, b, c := cs.a, cs.b, cs.c
+	be.parallel(tasks, max(1, 64/(K+1)), func(lo, hi int) {
+		var accR, accI [directBlock]float32
+		for t := lo; t < hi; t++ {
+			blk := t % nblk
+			mn := t / nblk
+			m, n := mn/N, mn%N
+			f0 := blk * directBlock
+			fb := min(directBlock, F-f0)
+			ar, ai := accR[:fb], accI[:fb]
+			clear(ar)
+			clear(ai)
+			for k := 0; k < K; k++ {
+				ao := ((m*cs.sAm+k*cs.sAk)*F + f0) * 2
+				bo := ((k*cs.sBk+n*cs.sBn)*F + f0) * 2
+				as := a[ao : ao+2*fb]
+				bs := b[bo : bo+2*fb]
+				if cs.conj {
+					for j := range ar {
+						xr, xi := as[2*j], as[2*j+1]
+						yr, yi := bs[2*j], bs[2*j+1]
+						ar[j] += xr*yr + xi*yi
+						ai[j] += xi*yr - xr*yi
+					}
+				} else {
+					for j := range ar {
+						xr, xi := as[2*j], as[2*j+1]
+						yr, yi := bs[2*j], bs[2*j+1]
+						ar[j] += xr*yr - xi*yi
+						ai[j] += xr*yi + xi*yr
+					}
+				}
+			}
+			co := ((m*N+n)*F + f0) * 2
+			cd := c[co : co+2*fb]
+			for j := range ar {
+				cd[2*j] = ar[j]
+				cd[2*j+1] = ai[j]
+			}
+		}
+	})
+}
+
+// gemm computes the contraction as one real GEMM per frequency:
+// [Cr | Ci] (M×2N) = [Ar | Ai] (M×2K) · [[Br, Bi], [-Bi, Br]] (2K×2N), with
+// Bi negated for conj. Frequencies are processed in blocks, each block
+// packed into pooled scratch, the blocks spread over the threads.
+func (cs *contract) gemm(be *Backend) {
+	M, N, K, F := cs.M, cs.N, cs.K, cs.F
+	cs.perF = 2*M*K + 4*K*N + 2*M*N
+	fb := max(1, min(32, contractBudget/cs.perF))
+	if per := (F + cs.threads - 1) / cs.threads; fb > per {
+		fb = max(1, per)
+	}
+	cs.block = fb
+	nblk := (F + fb - 1) / fb
+	be.parallel(nblk, 1, func(lo, hi int) {
+		sp := getScratch(cs.perF * fb)
+		s := *sp
+		for blk := lo; blk < hi; blk++ {
+			f0 := blk * fb
+			cs.gemmBlock(s, f0, min(fb, F-f0))
+		}
+		putScratch(sp)
+	})
+}
+
+func (cs *contract) gemmBlock(s []float32, f0, fb int) {
+	M, N, K, F := cs.M, cs.N, cs.K, cs.F
+	sa, sb, sc := 2*M*K, 4*K*N, 2*M*N
+	ap := s[:fb*sa]
+	bp := s[fb*sa : fb*(sa+sb)]
+	cp := s[fb*(sa+sb) : fb*(sa+sb+sc)]
+	a, b, c := cs.a, cs.b, cs.c
+	// pack A: ap[j][m][k] = Ar, ap[j][m][K+k] = Ai
+	for m := 0; m < M; m++ {
+		for k := 0; k < K; k++ {
+			o := ((m*cs.sAm+k*cs.sAk)*F + f0) * 2
+			src := a[o : o+2*fb]
+			d := m*2*K + k
+			for j := 0; j < fb; j++ {
+				ap[d] = src[2*j]
+				ap[d+K] = src[2*j+1]
+				d += sa
+			}
+		}
+	}
+	// pack B expanded: [[Br, Bi], [-Bi, Br]]
+	sign := float32(1)
+	if cs.conj {
+		sign = -1
+	}
+	for k := 0; k < K; k++ {
+		for n := 0; n < N; n++ {
+			o := ((k*cs.sBk+n*cs.sBn)*F + f0) * 2
+			src := b[o : o+2*fb]
+			d := k*2*N + n
+			e := (K+k)*2*N + n
+			for j := 0; j < fb; j++ {
+				br, bi := src[2*j], sign*src[2*j+1]
+				bp[d] = br
+				bp[d+N] = bi
+				bp[e] = -bi
+				bp[e+N] = br
+				d += sb
+				e += sb
+			}
+		}
+	}
+	gemmBatch(bestKernel, false, false, fb, M, 2*N, 2*K, 1, ap, 0, sa, bp, 0, sb, 0, cp, 0, sc, 1)
+	// scatter C: dst[m][n][f] = cp[j][m][n] + i·cp[j][m][N+n]
+	for m := 0; m < M; m++ {
+		for n := 0; n < N; n++ {
+			o := ((m*N+n)*F + f0) * 2
+			dst := c[o : o+2*fb]
+			q := m*2*N + n
+			for j := 0; j < fb; j++ {
+				dst[2*j] = cp[q]
+				dst[2*j+1] = cp[q+N]
+				q += sc
+			}
+		}
+	}
+}
+
+// ComplexMul writes dst[idx] = a[idx]·b[idx] (b conjugated with conjB) for
+// interleaved complex elements. shape and strides count complex elements;
+// aOff and bOff are in float32 elements; dst is contiguous from element 0.
+// Zero strides broadcast.
 func (be *Backend) ComplexMul(dst tensor.Buffer, shape []int, a tensor.Buffer, aOff int, aStrides []int, b tensor.Buffer, bOff int, bStrides []int, conjB bool) {
-	panic("cpu.ComplexMul: not implemented yet")
+	d, x, y := buf(dst), buf(a), buf(b)
+	r := len(shape)
+	if len(aStrides) != r || len(bStrides) != r || r > tensor.MaxRank {
+		panic(fmt.Sprintf("cpu.ComplexMul: shape %v with strides %v/%v", shape, aStrides, bStrides))
+	}
+	checkSizes("ComplexMul", shape...)
+	n := tensor.Numel(shape)
+	if n == 0 {
+		return
+	}
+	checkBuf("ComplexMul", "dst", len(d), 2*n)
+	sign := float32(1)
+	if conjB {
+		sign = -1
+	}
+	if r == 0 {
+		ar, ai := x[aOff], x[aOff+1]
+		br, bi := y[bOff], sign*y[bOff+1]
+		d[0], d[1] = ar*br-ai*bi, ar*bi+ai*br
+		return
+	}
+	last := shape[r-1]
+	rows := n / last
+	as, bs := 2*aStrides[r-1], 2*bStrides[r-1]
+	be.parallel(rows, max(1, 8192/last), func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			rem := row
+			ao, bo := aOff, bOff
+			for ax := r - 2; ax >= 0; ax-- {
+				i := rem % shape[ax]
+				rem /= shape[ax]
+				ao += 2 * i * aStrides[ax]
+				bo += 2 * i * bStrides[ax]
+			}
+			out := d[2*row*last : 2*(row+1)*last]
+			if as == 2 && bs == 2 {
+				xs, ys := x[ao:ao+2*last], y[bo:bo+2*last]
+				for j := 0; j < last; j++ {
+					ar, ai := xs[2*j], xs[2*j+1]
+					br, bi := ys[2*j], sign*ys[2*j+1]
+					out[2*j] = ar*br - ai*bi
+					out[2*j+1] = ar*bi + ai*br
+				}
+				continue
+			}
+			for j := 0; j < last; j++ {
+				ar, ai := x[ao+j*as], x[ao+j*as+1]
+				br, bi := y[bo+j*bs], sign*y[bo+j*bs+1]
+				out[2*j] = ar*br - ai*bi
+				out[2*j+1] = ar*bi + ai*br
+			}
+		}
+	})
 }
+
+// kronDims validates k and d and returns (kh, kw, dh, dw) with 1-D kernels as
+// kh = dh = 1.
+func kronDims(op string, k, d []int) (kh, kw, dh, dw int) {
+	if len(k) != len(d) || len(k) < 1 || len(k) > 2 {
+		panic(fmt.Sprintf("cpu.%s: k %v and d %v must both have length 1 or 2", op, k, d))
+	}
+	for i := range k {
+		if k[i] < 1 || d[i] < 1 {
+			panic(fmt.Sprintf("cpu.%s: bad kernel size %v or dilation %v", op, k, d))
+		}
+	}
+	if len(k) == 1 {
+		return 1, k[0], 1, d[0]
+	}
+	return k[0], k[1], d[0], d[1]
+}
+
+// KronDilate scatters undilated kernels src [rows][k...] into dilated kernels
+// dst [rows][d(k-1)+1 ...] (1 or 2 trailing dims), zeros between the taps.
 func (be *Backend) KronDilate(dst, src tensor.Buffer, rows int, k, d []int) {
-	panic("cpu.KronDilate: not implemented yet")
+	kh, kw, dh, dw := kronDims("KronDilate", k, d)
+	checkSizes("KronDilate", rows)
+	sh, sw := dh*(kh-1)+1, dw*(kw-1)+1
+	ds, ss := buf(dst), buf(src)
+	checkBuf("KronDilate", "src", len(ss), rows*kh*kw)
+	checkBuf("KronDilate", "dst", len(ds), rows*sh*sw)
+	be.parallel(rows, max(1, 4096/(sh*sw)), func(lo, hi int) {
+		clear(ds[lo*sh*sw : hi*sh*sw])
+		for r := lo; r < hi; r++ {
+			o := r * sh * sw
+			s := ss[r*kh*kw : (r+1)*kh*kw]
+			for i := 0; i < kh; i++ {
+				row := ds[o+i*dh*sw : o+i*dh*sw+sw]
+				for j, v := range s[i*kw : (i+1)*kw] {
+					row[j*dw] = v
+				}
+			}
+		}
+	})
 }
+
+// KronGather is the adjoint of KronDilate: dst [rows][k...] takes the taps of
+// src [rows][d(k-1)+1 ...].
 func (be *Backend) KronGather(dst, src tensor.Buffer, rows int, k, d []int) {
-	panic("cpu.KronGather: not implemented yet")
+	kh, kw, dh, dw := kronDims("KronGather", k, d)
+	checkSizes("KronGather", rows)
+	sh, sw := dh*(kh-1)+1, dw*(kw-1)+1
+	ds, ss := buf(dst), buf(src)
+	checkBuf("KronGather", "src", len(ss), rows*sh*sw)
+	checkBuf("KronGather", "dst", len(ds), rows*kh*kw)
+	be.parallel(rows, max(1, 4096/(sh*sw)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			o := r * sh * sw
+			t := ds[r*kh*kw : (r+1)*kh*kw]
+			for i := 0; i < kh; i++ {
+				row := ss[o+i*dh*sw : o+i*dh*sw+sw]
+				out := t[i*kw : (i+1)*kw]
+				for j := range out {
+					out[j] = row[j*dw]
+				}
+			}
+		}
+	})
 }

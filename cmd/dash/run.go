@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dash-go/dash/dash"
+	"github.com/dash-go/dash/datasets"
+	"github.com/dash-go/dash/tensor"
+	"github.com/dash-go/dash/tensor/cpu"
+	"github.com/dash-go/dash/vk"
+)
+
+// intList is a comma-separated list of positive integers flag.
+type intList []int
+
+func (l *intList) String() string {
+	s := make([]string, len(*l))
+	for i, v := range *l {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *intList) Set(v string) error {
+	*l = nil
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q is not a positive integer", f)
+		}
+		*l = append(*l, n)
+	}
+	if len(*l) == 0 {
+		return errors.New("empty list")
+	}
+	return nil
+}
+
+// openBackend picks and opens the compute backend for a --device value.
+func openBackend(spec string) (tensor.Backend, string, error) {
+	ch, reason, err := vk.Choose(spec)
+	if err != nil {
+		return nil, "", fmt.Errorf("--device: %w", err)
+	}
+	if !ch.Vulkan {
+		return cpu.New(), reason, nil
+	}
+	be, err := vk.New(vk.Options{Device: ch.Device, Validate: os.Getenv("DASH_VK_VALIDATE") == "1", Profile: os.Getenv("DASH_PROFILE") == "1"})
+	if err != nil {
+		if ch.Explicit {
+			return nil, "", fmt.Errorf("--device %s: %w", ch, err)
+		}
+		return cpu.New(), reason + "; opening it failed (" + err.Error() + "), using the CPU backend", nil
+	}
+	return be, reason, nil
+}
+
+type runFlags struct {
+	task, data, device, budget, out, kind string
+	kernels, dilations                    intList
+	seed                                  uint64
+	resume                                bool
+	classes                               int
+}
+
+func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, error) {
+	f := &runFlags{}
+	fs := flag.NewFlagSet("dash "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.task, "task", "mnist", "built-in task (see 'dash data list')")
+	fs.StringVar(&f.data, "data", "", "your own data: a .npz file (arrays X, y) or a directory with X.npy and y.npy; overrides --task")
+	fs.StringVar(&f.kind, "target", "", "with --data: target kind class|multilabel|dense (default: inferred from y)")
+	fs.IntVar(&f.classes, "classes", 0, "with --data: number of classes (default: max label + 1)")
+	fs.StringVar(&f.device, "device", "", "compute backend: cpu, vulkan or vulkan:N (default: $DASH_DEVICE, else the best GPU, else cpu)")
+	fs.Var(&f.kernels, "kernels", "searched kernel sizes, e.g. 3,5,7,9 (default: the task's)")
+	fs.Var(&f.dilations, "dilations", "searched dilations, e.g. 1,3,7,15 (default: the task's)")
+	fs.StringVar(&f.budget, "budget", "demo", "demo (minutes on a laptop CPU) or paper (the reference's epochs and grids)")
+	fs.Uint64Var(&f.seed, "seed", 0, "random seed (weights, α, data order, validation split)")
+	fs.StringVar(&f.out, "out", "", "run directory (default: runs/<task>-<time>; required for hpo, retrain, eval)")
+	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: dash %s [flags]\n\nExamples:\n  dash %s --task mnist\n  dash %s --data ./mine.npz --kernels 3,5,7 --dilations 1,2,4\n\nFlags:\n", cmd, cmd, cmd)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("dash %s: unexpected argument %q", cmd, fs.Arg(0))
+	}
+	return f, nil
+}
+
+func loadTask(ctx context.Context, f *runFlags, progress io.Writer) (*datasets.Task, *datasets.Split, error) {
+	if f.data != "" {
+		task, split, err := datasets.LoadFiles(f.data, datasets.FileOptions{Kind: f.kind, Classes: f.classes})
+		if err != nil {
+			return nil, nil, fmt.Errorf("--data: %w", err)
+		}
+		return task, split, nil
+	}
+	task, err := datasets.Lookup(f.task)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--task: %w", err)
+	}
+	if task.Present != nil {
+		if ok, why := task.Present(); !ok && !task.Synthetic {
+			return nil, nil, fmt.Errorf("--task %s: data not available: %s", task.Name, why)
+		}
+	}
+	split, err := task.Load(ctx, datasets.LoadOptions{Seed: int64(f.seed), Progress: progress})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", task.Name, err)
+	}
+	return task, split, nil
+}
+
+func newestRun(task string) (string, error) {
+	m, _ := filepath.Glob(filepath.Join("runs", task+"-*"))
+	if len(m) == 0 {
+		return "", fmt.Errorf("--resume: no earlier run of %s under runs/; give --out", task)
+	}
+	sort.Strings(m)
+	return m[len(m)-1], nil
+}
+
+func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
+	f, err := parseRunFlags(cmd, args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	be, reason, err := openBackend(f.device)
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	logger.Info("backend", "name", be.Name(), "why", reason)
+	task, split, err := loadTask(ctx, f, stderr)
+	if err != nil {
+		return err
+	}
+	budget, err := dash.Budgets(f.budget, task)
+	if err != nil {
+		return fmt.Errorf("--budget: %w", err)
+	}
+	if f.out == "" {
+		switch {
+		case f.resume:
+			if f.out, err = newestRun(task.Name); err != nil {
+				return err
+			}
+		case cmd == "run" || cmd == "search":
+			f.out = filepath.Join("runs", task.Name+"-"+time.Now().Format("20060102-150405"))
+		default:
+			return fmt.Errorf("dash %s: give the run directory with --out", cmd)
+		}
+	}
+	cfg := dash.Config{Task: task, Split: split, Backend: be, Kernels: f.kernels, Dilations: f.dilations,
+		Budget: budget, Seed: f.seed, OutDir: f.out, Resume: f.resume || cmd != "run", Progress: stderr, Log: logger}
+	logger.Info("task", "name", task.Name, "input", fmt.Sprint(task.InShape), "train", split.Train.N, "val", split.Val.N, "test", split.Test.N, "budget", budget.Name, "out", f.out)
+	switch cmd {
+	case "run":
+		m, err := dash.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		return printSummary(stdout, f.out)
+		_ = m
+	case "search":
+		a, err := dash.Search(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if err := dash.WriteJSON(filepath.Join(f.out, "architecture.json"), a); err != nil {
+			return err
+		}
+		for _, l := range a.Layers {
+			fmt.Fprintf(stdout, "%-32s k=%-3d d=%d\n", l.Name, l.Kernel, l.Dilation)
+		}
+		return nil
+	case "hpo":
+		var a dash.Architecture
+		if err := dash.ReadJSON(filepath.Join(f.out, "architecture.json"), &a); err != nil {
+			return fmt.Errorf("--out %s: %w (run 'dash search' first)", f.out, err)
+		}
+		hp, err := dash.HPO(ctx, cfg, &a)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "lr %g dropout %g weight decay %g momentum %g\n", hp.LR, hp.Dropout, hp.WeightDecay, hp.Momentum)
+		return dash.WriteJSON(filepath.Join(f.out, "hparams.json"), hp)
+	case "retrain", "eval":
+		var a dash.Architecture
+		if err := dash.ReadJSON(filepath.Join(f.out, "architecture.json"), &a); err != nil {
+			return fmt.Errorf("--out %s: %w", f.out, err)
+		}
+		var hp dash.HParams
+		if err := dash.ReadJSON(filepath.Join(f.out, "hparams.json"), &hp); err != nil {
+			return fmt.Errorf("--out %s: %w (run 'dash hpo' first)", f.out, err)
+		}
+		if cmd == "eval" {
+			r, err := dash.Evaluate(ctx, cfg, &a, hp, filepath.Join(f.out, "weights.safetensors"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "test %s = %.4g on %d samples\n", r.Metric, r.Value, r.N)
+			return nil
+		}
+		r, err := dash.Retrain(ctx, cfg, &a, hp, "dash")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "test %s = %.4g (best validation %.4g)\n", r.Test.Metric, r.Test.Value, r.BestVal)
+		return nil
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, dir string) error {
+	var a dash.Architecture
+	var m dash.Metrics
+	if err := dash.ReadJSON(filepath.Join(dir, "architecture.json"), &a); err != nil {
+		return err
+	}
+	if err := dash.ReadJSON(filepath.Join(dir, "metrics.json"), &m); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nDASH on %s (%s budget, %s)\n\n", m.Task, m.Budget, m.Device)
+	fmt.Fprintf(w, "%-32s %-10s %s\n", "layer", "default", "searched (k, d)")
+	for _, l := range a.Layers {
+		fmt.Fprintf(w, "%-32s (%d, %d)%-4s (%d, %d)\n", l.Name, l.Default[0], l.Default[1], "", l.Kernel, l.Dilation)
+	}
+	name := m.Test.Metric
+	if name == "error_pct" {
+		fmt.Fprintf(w, "\ntest accuracy: DASH %.2f%%   baseline (default kernels) %.2f%%\n", 100-m.Test.Value, 100-m.Baseline.Value)
+	} else {
+		fmt.Fprintf(w, "\ntest %s: DASH %.4g   baseline (default kernels) %.4g\n", name, m.Test.Value, m.Baseline.Value)
+	}
+	fmt.Fprintf(w, "time: search %.0fs, hyperparameters %.0fs, retrain %.0fs, baseline %.0fs\nrun directory: %s (report.md)\n",
+		m.SearchSeconds, m.HPOSeconds, m.RetrainSeconds, m.BaselineSeconds, dir)
+	return nil
+}

@@ -82,8 +82,8 @@ func init() {
 		}
 		mustRegister(t)
 	}
-	mustRegister(darcyTask("darcy", darcyResolution421))
-	mustRegister(darcyTask("darcy-direct85", darcyDirect85))
+	mustRegister(darcyTask("darcy", DarcyResolution421))
+	mustRegister(darcyTask("darcy-direct85", DarcyDirect85))
 }
 
 // loadIDXTask builds the split of an MNIST-layout task: validation carved

@@ -18,9 +18,14 @@ type DarcyOptions = darcy.Options
 // validation carve.
 const DarcySeed = 0
 
+// The two Darcy resolutions, re-exported for callers of GenerateDarcy.
 const (
-	darcyResolution421 = darcy.Resolution421
-	darcyDirect85      = darcy.Direct85
+	// DarcyResolution421 solves on 421×421 and keeps every 5th node (the
+	// faithful recipe, default).
+	DarcyResolution421 = darcy.Resolution421
+	// DarcyDirect85 solves directly on 85×85: faster, an approximation of
+	// the benchmark data.
+	DarcyDirect85 = darcy.Direct85
 )
 
 // GenerateDarcy generates (or reads from the cache) the Darcy-flow train and
@@ -66,7 +71,7 @@ func darcyTask(name string, res darcy.Resolution) *Task {
 		if exists(p) && exists(darcy.CachePath(dir, res, darcy.Test, darcy.DefaultTest, DarcySeed)) {
 			return true, "cached: " + p
 		}
-		return true, "generated on first use (`dash data darcy`), cached under " + dir
+		return true, "not generated yet: generated on first use (or ahead with `dash data darcy`), cached under " + dir
 	}
 	t.Load = func(ctx context.Context, o LoadOptions) (*Split, error) {
 		sp, err := LoadDarcy(ctx, res, o)

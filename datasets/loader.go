@@ -76,7 +76,9 @@ func (l *Loader) Order(epoch int) []int {
 }
 
 // Iterator yields the batches of one epoch, assembled by a background
-// goroutine. Close it (or cancel its context) when stopping early.
+// goroutine (up to Prefetch batches ahead). Close it (or cancel its context)
+// when stopping early. Next and Err are meant for one consuming goroutine;
+// Close may be called from any goroutine, more than once.
 type Iterator struct {
 	ch     chan *Batch
 	cancel context.CancelFunc

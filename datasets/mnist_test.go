@@ -59,6 +59,9 @@ func TestIDXTasks(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && tc.name != "mnist-perm" {
+				t.Skip("-short: only mnist-perm runs")
+			}
 			task := needData(t, tc.name)
 			sp, err := task.Load(context.Background(), LoadOptions{Seed: 5})
 			if err != nil {
@@ -229,6 +232,9 @@ func TestLoaderRealData(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.task, func(t *testing.T) {
+			if testing.Short() && tc.task != "mnist" {
+				t.Skip("-short: only mnist runs")
+			}
 			task := needData(t, tc.task)
 			sp, err := task.Load(context.Background(), LoadOptions{Seed: 2})
 			if err != nil {

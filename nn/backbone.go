@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/dash-go/dash/autograd"
+	"github.com/dash-go/dash/datasets"
 	"github.com/dash-go/dash/tensor"
 )
 
@@ -180,7 +181,8 @@ type Config struct {
 	Width int
 	// Depth is the WRN depth (default 16) or TCN levels (default 8).
 	Depth int
-	// Dropout probability inside residual blocks (WRN, TCN).
+	// Dropout probability: inside residual blocks (WRN, TCN), before the
+	// head (ResNet1D).
 	Dropout float64
 	// Causal makes ResNet1D convs causal.
 	Causal  bool
@@ -208,7 +210,7 @@ func Build(c Config) (Backbone, error) {
 		if len(c.InShape) != 2 {
 			return nil, fmt.Errorf("nn: backbone %q needs a 1-D input [C,L], have shape %v", c.Name, c.InShape)
 		}
-		return NewResNet1D(ResNet1DConfig{InChannels: c.InShape[0], Length: c.InShape[1], Outputs: c.Outputs, Base: c.Width,
+		return NewResNet1D(ResNet1DConfig{InChannels: c.InShape[0], Length: c.InShape[1], Outputs: c.Outputs, Base: c.Width, DropRate: c.Dropout,
 			Causal: c.Causal || c.Name == "resnet1d-causal", Seed: c.Seed, Backend: c.Backend, Factory: c.Factory})
 	case "tcn":
 		if len(c.InShape) != 2 {
@@ -218,4 +220,28 @@ func Build(c Config) (Backbone, error) {
 			DropRate: c.Dropout, Seed: c.Seed, Backend: c.Backend, Factory: c.Factory})
 	}
 	return nil, fmt.Errorf("nn: unknown backbone %q (known: %s)", c.Name, strings.Join(BackboneNames(), ", "))
+}
+
+// ConfigForTask fills Name, InShape and Outputs from a task: its backbone
+// ("wrn", "wrn-dense", "resnet1d"), input shape, and class/label count or
+// (dense tasks) output channels. The caller sets Backend, Seed, Width,
+// Factory and the rest.
+func ConfigForTask(t *datasets.Task) (Config, error) {
+	if t == nil {
+		return Config{}, fmt.Errorf("nn: no task")
+	}
+	c := Config{Name: t.Backbone, InShape: slices.Clone(t.InShape), Outputs: t.Classes}
+	if t.Kind == datasets.DenseField {
+		if len(t.OutShape) == 0 {
+			return Config{}, fmt.Errorf("nn: dense task %q has no output shape", t.Name)
+		}
+		c.Outputs = t.OutShape[0]
+		if c.Name == "wrn" {
+			c.Name = "wrn-dense"
+		}
+	}
+	if c.Name == "" {
+		return Config{}, fmt.Errorf("nn: task %q names no backbone", t.Name)
+	}
+	return c, nil
 }

@@ -152,9 +152,10 @@ func (d *Dropout) Forward(x *autograd.Var) *autograd.Var {
 // Params returns nil.
 func (d *Dropout) Params() []*autograd.Var { return nil }
 
-// Counters exposes the step counter as "<name>.step".
+// Counters exposes the step counter and the seed as "<name>.step" and
+// "<name>.seed", so a checkpoint fully determines future masks.
 func (d *Dropout) Counters() map[string]*uint64 {
-	return map[string]*uint64{join(d.Name, "step"): &d.Step}
+	return map[string]*uint64{join(d.Name, "step"): &d.Step, join(d.Name, "seed"): &d.Seed}
 }
 
 // SetTraining enables or disables dropout.

@@ -23,10 +23,12 @@ type ResNet1DConfig struct {
 	// Kernels of the three units of each block; nil means [8, 5, 3].
 	Kernels []int
 	// Causal pads every searchable conv causally (the retrained network).
-	Causal  bool
-	Seed    uint64
-	Backend tensor.Backend
-	Factory ConvFactory
+	Causal bool
+	// DropRate applies dropout to the pooled features before the head.
+	DropRate float64
+	Seed     uint64
+	Backend  tensor.Backend
+	Factory  ConvFactory
 }
 
 // DefaultResNet1DBase is DASH's m = min(4^(classes/10+1), 64).
@@ -67,6 +69,9 @@ func NewResNet1D(c ResNet1DConfig) (Backbone, error) {
 	if len(c.Kernels) != 3 {
 		errs = append(errs, fmt.Errorf("%d kernel sizes %v, want 3", len(c.Kernels), c.Kernels))
 	}
+	if c.DropRate < 0 || c.DropRate >= 1 {
+		errs = append(errs, fmt.Errorf("dropout %v, want 0 ≤ p < 1", c.DropRate))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("nn: resnet1d: %w", err)
 	}
@@ -91,12 +96,23 @@ func NewResNet1D(c ResNet1DConfig) (Backbone, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nn: resnet1d: %w", err)
 	}
+	var drop *Dropout
+	if c.DropRate > 0 {
+		if drop, err = NewDropout(c.Seed, "dropout", c.DropRate); err != nil {
+			return nil, fmt.Errorf("nn: resnet1d: %w", err)
+		}
+		n.add(drop)
+	}
 	n.add(head)
 	n.forward = func(x *autograd.Var) *autograd.Var {
 		for _, blk := range blocks {
 			x = blk.Forward(x)
 		}
-		return head.Forward(globalAvgPool(x))
+		x = globalAvgPool(x)
+		if drop != nil {
+			x = drop.Forward(x)
+		}
+		return head.Forward(x)
 	}
 	n.specs, n.layers = b.specs, b.layers
 	return n, nil

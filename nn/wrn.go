@@ -34,6 +34,9 @@ type WRNConfig struct {
 
 // NewWRN builds the Wide ResNet. Searchable convs: the stem and both 3×3
 // convs of every block (13 for WRN-16); the 1×1 shortcut convs are not.
+// A searchable conv whose receptive field exceeds the input's height or
+// width is rejected ('same' padding would make it mostly padding); deeper,
+// downsampled feature maps may be smaller than a kernel.
 func NewWRN(c WRNConfig) (Backbone, error) {
 	if c.Depth == 0 {
 		c.Depth = 16
@@ -98,9 +101,6 @@ func NewWRN(c WRNConfig) (Backbone, error) {
 			blk, err := newWRNBlock(b, fmt.Sprintf("stage%d.block%d", s+1, k), in, widths[s], st, c.DropRate, spatial(h, w))
 			if err != nil {
 				return nil, err
-			}
-			if h > 0 {
-				h, w = (h+st-1)/st, (w+st-1)/st
 			}
 			blocks = append(blocks, blk)
 			n.add(blk)
@@ -171,9 +171,6 @@ func newWRNBlock(b *builder, name string, in, out, stride int, drop float64, spa
 			return nil, fmt.Errorf("nn: wrn: %w", err)
 		}
 		blk.add(blk.drop)
-	}
-	if spatial > 0 {
-		spatial = (spatial + stride - 1) / stride
 	}
 	if blk.conv2, err = b.searchable(ConvSpec{Name: join(name, "conv2"), Dims: 2, In: out, Out: out, Kernel: 3, Dilation: 1, Stride: 1}, spatial); err != nil {
 		return nil, err

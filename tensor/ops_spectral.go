@@ -143,7 +143,7 @@ func ComplexContract(mode ContractMode, a, b *Tensor) *Tensor {
 	if bad {
 		panic(fmt.Sprintf("tensor.ComplexContract: mode %d with shapes %v and %v", mode, a.shape, b.shape))
 	}
-	F := Numel(a.shape[2:a.Rank()-1])
+	F := Numel(a.shape[2 : a.Rank()-1])
 	out := Empty(be, Float32, append(outLead, a.shape[2:]...)...)
 	if out.Numel() == 0 {
 		return out

@@ -14,7 +14,8 @@ import (
 // recorded and submitted in batches; ReadFloat32/ReadInt32, Sync and Close
 // are the only points where the host waits.
 type Backend struct {
-	c *Context
+	c  *Context
+	tw map[int]*allocation // DFT twiddle tables by length (guarded by c.mu)
 }
 
 var _ tensor.Backend = (*Backend)(nil)

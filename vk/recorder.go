@@ -552,3 +552,14 @@ func (c *Context) alloc(n uint64) *allocation {
 	}
 	return a
 }
+
+// scratch returns an uninitialised device allocation for intermediate
+// results; release it with c.rec.free once the consuming op is recorded.
+func (c *Context) scratch(n uint64) *allocation {
+	c.check()
+	a, err := c.mem.device.alloc(n)
+	if err != nil {
+		panic(fmt.Errorf("vk: allocating %s of scratch on %s: %w", fmtBytes(n), c.info.Name, err))
+	}
+	return a
+}

@@ -1,5 +1,3 @@
-//go:build pipeline
-
 // Command dash searches a CNN backbone's kernel sizes and dilations with
 // DASH (Shen, Khodak, Talwalkar, NeurIPS 2022), retrains the chosen network
 // and compares it with the backbone's default kernels.

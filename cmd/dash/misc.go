@@ -1,10 +1,7 @@
-//go:build pipeline
-
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -57,8 +54,8 @@ func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs := flag.NewFlagSet("dash data darcy", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		o := datasets.DarcyOptions{}
-		fs.IntVar(&o.Train, "train", 1000, "training samples")
-		fs.IntVar(&o.Test, "test", 100, "test samples")
+		fs.IntVar(&o.NTrain, "train", 1000, "training samples")
+		fs.IntVar(&o.NTest, "test", 100, "test samples")
 		fs.Int64Var(&o.Seed, "seed", 0, "generator seed")
 		fast := fs.Bool("direct85", false, "solve directly on 85×85 (fast, lower fidelity) instead of 421×421 subsampled by 5")
 		if err := fs.Parse(args[1:]); err != nil {
@@ -68,14 +65,16 @@ func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		if *fast {
-			o.Resolution = datasets.Direct85
+			o.Resolution = datasets.DarcyDirect85
 		}
 		r, err := datasets.GenerateDarcy(ctx, o, stderr)
 		if err != nil {
 			return err
 		}
-		b, _ := json.Marshal(r.Info())
-		fmt.Fprintln(stdout, string(b))
+		fmt.Fprintf(stdout, "darcy: %d train + %d test samples, from cache: %v, max relative residual %.2g\n", o.NTrain, o.NTest, r.FromCache, r.MaxResidual)
+		for _, p := range r.Paths {
+			fmt.Fprintln(stdout, "  ", p)
+		}
 		return nil
 	}
 	return fmt.Errorf("dash data: unknown subcommand %q (want list or darcy)", args[0])

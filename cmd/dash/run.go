@@ -1,5 +1,3 @@
-//go:build pipeline
-
 package main
 
 import (
@@ -180,12 +178,10 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	logger.Info("task", "name", task.Name, "input", fmt.Sprint(task.InShape), "train", split.Train.N, "val", split.Val.N, "test", split.Test.N, "budget", budget.Name, "out", f.out)
 	switch cmd {
 	case "run":
-		m, err := dash.Run(ctx, cfg)
-		if err != nil {
+		if _, err := dash.Run(ctx, cfg); err != nil {
 			return err
 		}
 		return printSummary(stdout, f.out)
-		_ = m
 	case "search":
 		a, err := dash.Search(ctx, cfg)
 		if err != nil {
@@ -251,8 +247,8 @@ func printSummary(w io.Writer, dir string) error {
 		fmt.Fprintf(w, "%-32s (%d, %d)%-4s (%d, %d)\n", l.Name, l.Default[0], l.Default[1], "", l.Kernel, l.Dilation)
 	}
 	name := m.Test.Metric
-	if name == "error_pct" {
-		fmt.Fprintf(w, "\ntest accuracy: DASH %.2f%%   baseline (default kernels) %.2f%%\n", 100-m.Test.Value, 100-m.Baseline.Value)
+	if name == "error" {
+		fmt.Fprintf(w, "\ntest accuracy: DASH %.2f%%   baseline (default kernels) %.2f%%\n", 100*(1-m.Test.Value), 100*(1-m.Baseline.Value))
 	} else {
 		fmt.Fprintf(w, "\ntest %s: DASH %.4g   baseline (default kernels) %.4g\n", name, m.Test.Value, m.Baseline.Value)
 	}

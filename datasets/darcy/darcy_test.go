@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -101,26 +102,62 @@ func manufactured(s int) (a, f, uex []float64) {
 }
 
 func TestSecondOrderConvergence(t *testing.T) {
-	sizes := []int{33, 65, 129, 257}
-	var errs []float64
-	for _, s := range sizes {
-		a, f, uex := manufactured(s)
-		u, info, err := Solve(a, f, s, 1e-10)
+	// Powers of two coarsen by 2 only; the second series (30, 60, 120
+	// intervals) exercises the factor-3 and factor-5 levels used at 421².
+	for _, sizes := range [][]int{{33, 65, 129, 257}, {31, 61, 121}} {
+		var errs []float64
+		for _, s := range sizes {
+			a, f, uex := manufactured(s)
+			u, info, err := Solve(a, f, s, 1e-10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := 0.0
+			for k := range u {
+				e = math.Max(e, math.Abs(u[k]-uex[k]))
+			}
+			errs = append(errs, e)
+			t.Logf("s=%d h=1/%d: max error %.4g (%d iterations, %d levels)", s, s-1, e, info.Iterations, info.Levels)
+		}
+		for k := 1; k < len(errs); k++ {
+			ratio := errs[k-1] / errs[k]
+			t.Logf("error ratio h=1/%d → 1/%d: %.3f", sizes[k-1]-1, sizes[k]-1, ratio)
+			if ratio < 3.5 || ratio > 4.5 {
+				t.Errorf("error ratio %.3f not ≈ 4 (second order)", ratio)
+			}
+		}
+	}
+}
+
+// TestPreconditionerSymmetric checks ⟨r₂, B r₁⟩ = ⟨r₁, B r₂⟩ and ⟨r, B r⟩ > 0
+// for the V-cycle (CG needs a symmetric positive-definite preconditioner),
+// on hierarchies with factor-2, 3 and 5 levels.
+func TestPreconditionerSymmetric(t *testing.T) {
+	for _, s := range []int{33, 85, 121, 151} {
+		a := Threshold(GaussianField(s, rand.New(rand.NewPCG(3, uint64(s)))))
+		h, err := newHierarchy(a, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := 0.0
-		for k := range u {
-			e = math.Max(e, math.Abs(u[k]-uex[k]))
+		rng := rand.New(rand.NewPCG(4, 4))
+		vec := func() []float64 {
+			v := make([]float64, s*s)
+			for i := range v {
+				v[i] = rng.NormFloat64()
+			}
+			h.levels[0].clearBoundary(v)
+			return v
 		}
-		errs = append(errs, e)
-		t.Logf("s=%d h=1/%d: max error %.4g (%d iterations)", s, s-1, e, info.Iterations)
-	}
-	for k := 1; k < len(errs); k++ {
-		ratio := errs[k-1] / errs[k]
-		t.Logf("error ratio h=1/%d → 1/%d: %.3f", sizes[k-1]-1, sizes[k]-1, ratio)
-		if ratio < 3.5 || ratio > 4.5 {
-			t.Errorf("error ratio %.3f not ≈ 4 (second order)", ratio)
+		r1, r2 := vec(), vec()
+		z1, z2 := make([]float64, s*s), make([]float64, s*s)
+		h.precondition(r1, z1)
+		h.precondition(r2, z2)
+		a12, a21 := dot(r2, z1), dot(r1, z2)
+		if math.Abs(a12-a21) > 1e-9*math.Abs(a12) {
+			t.Errorf("s=%d (%d levels): ⟨r2,Br1⟩ = %.12g, ⟨r1,Br2⟩ = %.12g", s, len(h.levels), a12, a21)
+		}
+		if dot(r1, z1) <= 0 {
+			t.Errorf("s=%d: ⟨r,Br⟩ ≤ 0", s)
 		}
 	}
 }
@@ -233,6 +270,18 @@ func TestCacheReuse(t *testing.T) {
 	if same {
 		t.Fatal("first train and test samples are identical")
 	}
+	// A smaller set is the prefix of a cached larger one: no solves.
+	before = SamplesSolved()
+	small, err := Generate(context.Background(), Options{Resolution: Direct85, NTrain: 4, NTest: 1, Seed: 3, CacheDir: dir}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := SamplesSolved() - before; got != 0 || !small.FromCache {
+		t.Fatalf("prefix of cached set: solved %d samples, FromCache %v", got, small.FromCache)
+	}
+	if small.Train.N != 4 || !slices.Equal(small.Train.U, r1.Train.U[:4*OutSize*OutSize]) || !slices.Equal(small.Test.A, r1.Test.A[:OutSize*OutSize]) {
+		t.Fatal("smaller set is not the prefix of the cached one")
+	}
 	// A corrupt cache file is regenerated, not fatal.
 	if err := os.WriteFile(r1.Paths[1], []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
@@ -271,20 +320,57 @@ func TestDeterministicSamples(t *testing.T) {
 	}
 }
 
-// BenchmarkSample421 measures one faithful 421×421 sample (field + solve).
-func BenchmarkSample421(b *testing.B) {
-	for i := 0; b.Loop(); i++ {
-		if _, _, _, err := Sample(Resolution421, 1, Train, i); err != nil {
+// BenchmarkSample421 measures one faithful 421×421 sample (field + solve);
+// cpu-s/op is the process CPU time per sample, which is what matters when
+// samples are solved in parallel on every core (and is robust to other load
+// on the machine).
+func BenchmarkSample421(b *testing.B) { benchSample(b, Resolution421) }
+
+// BenchmarkSample85 measures one Direct85 sample.
+func BenchmarkSample85(b *testing.B) { benchSample(b, Direct85) }
+
+func benchSample(b *testing.B, r Resolution) {
+	c0 := processCPU()
+	i := 0
+	for b.Loop() {
+		if _, _, _, err := Sample(r, 1, Train, i); err != nil {
 			b.Fatal(err)
 		}
+		i++
+	}
+	b.ReportMetric((processCPU()-c0).Seconds()/float64(i), "cpu-s/op")
+}
+
+func TestUnwritableCacheStillGenerates(t *testing.T) {
+	file := t.TempDir() + "/not-a-dir"
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Generate(context.Background(), Options{Resolution: Direct85, NTrain: 2, NTest: 1, CacheDir: file}, nil)
+	if err != nil {
+		t.Fatalf("unwritable cache should only warn: %v", err)
+	}
+	if r.Train.N != 2 || r.Test.N != 1 || r.FromCache {
+		t.Fatalf("result %+v", r)
 	}
 }
 
-// BenchmarkSample85 measures one Direct85 sample.
-func BenchmarkSample85(b *testing.B) {
-	for i := 0; b.Loop(); i++ {
-		if _, _, _, err := Sample(Direct85, 1, Train, i); err != nil {
-			b.Fatal(err)
-		}
+// TestTorsionCentre checks a known physical value: for a ≡ 1 and f = 1 the
+// solution at the centre of the unit square is 0.0736713… (the torsion
+// function of the square).
+func TestTorsionCentre(t *testing.T) {
+	s := 129
+	a := make([]float64, s*s)
+	f := make([]float64, s*s)
+	for i := range a {
+		a[i], f[i] = 1, 1
+	}
+	u, _, err := Solve(a, f, s, DefaultTol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := u[(s/2)*s+s/2]
+	if math.Abs(c-0.0736713)/0.0736713 > 2e-4 {
+		t.Fatalf("u(½,½) = %.7f, want 0.0736713", c)
 	}
 }

@@ -66,17 +66,18 @@ func (r Resolution) Stride() int { return (r.SolveSize() - 1) / (OutSize - 1) }
 
 func (r Resolution) valid() bool { return r == Resolution421 || r == Direct85 }
 
-// Split identifies which of the two sample streams a sample belongs to; the
+// Stream identifies which of the two sample streams a sample belongs to; the
 // train and test streams draw disjoint random fields from the same seed.
-type Split int
+type Stream int
 
 // The two sample streams.
 const (
-	Train Split = iota
+	Train Stream = iota
 	Test
 )
 
-func (s Split) String() string {
+// String returns "train" or "test".
+func (s Stream) String() string {
 	if s == Test {
 		return "test"
 	}
@@ -134,14 +135,14 @@ func DefaultCacheDir() (string, error) {
 
 // CachePath is the cache file for one set, keyed by resolution, split, size
 // and seed.
-func CachePath(dir string, r Resolution, sp Split, n int, seed int64) string {
+func CachePath(dir string, r Resolution, sp Stream, n int, seed int64) string {
 	return filepath.Join(dir, "darcy", fmt.Sprintf("darcy-%s-%s-n%d-seed%d.bin.zst", r, sp, n, seed))
 }
 
 // Sample draws sample index of stream sp for the given seed and solves it on
 // the resolution's solve grid. It returns a and u at the solve size
 // (row-major), and the solve information.
-func Sample(r Resolution, seed int64, sp Split, index int) (a, u []float64, info SolveInfo, err error) {
+func Sample(r Resolution, seed int64, sp Stream, index int) (a, u []float64, info SolveInfo, err error) {
 	s := r.SolveSize()
 	rng := rand.New(rand.NewPCG(uint64(seed)^0x9e3779b97f4a7c15, uint64(sp)<<40|uint64(index)))
 	a = Threshold(GaussianField(s, rng))
@@ -160,7 +161,7 @@ func Sample(r Resolution, seed int64, sp Split, index int) (a, u []float64, info
 // GenerateSet solves n samples of one stream in parallel and subsamples them
 // to 85×85. Progress lines (samples done, rate, ETA) go to progress when it
 // is not nil.
-func GenerateSet(ctx context.Context, r Resolution, sp Split, n int, seed int64, workers int, progress io.Writer) (*Set, float64, error) {
+func GenerateSet(ctx context.Context, r Resolution, sp Stream, n int, seed int64, workers int, progress io.Writer) (*Set, float64, error) {
 	if !r.valid() {
 		return nil, 0, fmt.Errorf("darcy: unknown resolution %d", int(r))
 	}
@@ -262,7 +263,7 @@ func Generate(ctx context.Context, o Options, progress io.Writer) (*Result, erro
 		dir = d
 	}
 	res := &Result{FromCache: true}
-	for _, sp := range []Split{Train, Test} {
+	for _, sp := range []Stream{Train, Test} {
 		n := o.NTrain
 		if sp == Test {
 			n = o.NTest
@@ -271,10 +272,10 @@ func Generate(ctx context.Context, o Options, progress io.Writer) (*Result, erro
 		if !o.NoCache {
 			path = CachePath(dir, o.Resolution, sp, n, o.Seed)
 			res.Paths = append(res.Paths, path)
-			set, err := readCache(path, o.Resolution, sp, n, o.Seed)
+			set, from, err := findCache(dir, o.Resolution, sp, n, o.Seed)
 			if err == nil {
 				if progress != nil {
-					fmt.Fprintf(progress, "darcy %s %s: %d samples from cache %s\n", o.Resolution, sp, n, path)
+					fmt.Fprintf(progress, "darcy %s %s: %d samples from cache %s\n", o.Resolution, sp, n, from)
 				}
 				res.setSplit(sp, set)
 				continue
@@ -290,8 +291,9 @@ func Generate(ctx context.Context, o Options, progress io.Writer) (*Result, erro
 		}
 		res.MaxResidual = math.Max(res.MaxResidual, mr)
 		if path != "" {
+			// A cache that cannot be written costs time later, not correctness.
 			if err := writeCache(path, o.Resolution, sp, o.Seed, set); err != nil {
-				return nil, err
+				slog.Warn("darcy: could not write cache", "path", path, "err", err)
 			}
 		}
 		res.setSplit(sp, set)
@@ -299,7 +301,7 @@ func Generate(ctx context.Context, o Options, progress io.Writer) (*Result, erro
 	return res, nil
 }
 
-func (r *Result) setSplit(sp Split, s *Set) {
+func (r *Result) setSplit(sp Stream, s *Set) {
 	if sp == Test {
 		r.Test = s
 	} else {
@@ -312,7 +314,7 @@ var cacheMagic = [8]byte{'D', 'A', 'S', 'H', 'D', 'R', 'C', '1'}
 type cacheHeader struct {
 	Magic      [8]byte
 	Resolution int32
-	Split      int32
+	Stream     int32
 	N          int64
 	S          int64
 	Seed       int64
@@ -321,7 +323,7 @@ type cacheHeader struct {
 // writeCache writes a set as a zstd stream: header, a as one byte per node
 // (1 for APos, 0 for ANeg), u as little-endian float32. It writes to a
 // temporary file in the same directory and renames it into place.
-func writeCache(path string, r Resolution, sp Split, seed int64, s *Set) (err error) {
+func writeCache(path string, r Resolution, sp Stream, seed int64, s *Set) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("darcy: creating cache directory: %w", err)
@@ -342,7 +344,7 @@ func writeCache(path string, r Resolution, sp Split, seed int64, s *Set) (err er
 		return fmt.Errorf("darcy: zstd writer: %w", err)
 	}
 	bw := bufio.NewWriterSize(zw, 1<<20)
-	h := cacheHeader{Magic: cacheMagic, Resolution: int32(r), Split: int32(sp), N: int64(s.N), S: int64(s.S), Seed: seed}
+	h := cacheHeader{Magic: cacheMagic, Resolution: int32(r), Stream: int32(sp), N: int64(s.N), S: int64(s.S), Seed: seed}
 	if err := binary.Write(bw, binary.LittleEndian, &h); err != nil {
 		return fmt.Errorf("darcy: writing cache %s: %w", path, err)
 	}
@@ -380,8 +382,42 @@ func writeCache(path string, r Resolution, sp Split, seed int64, s *Set) (err er
 	return nil
 }
 
+// findCache reads the set of n samples from the cache: the exact file if it
+// exists, otherwise the first n samples of a larger cached set with the same
+// resolution, split and seed (samples are drawn per index, so a prefix of a
+// larger set is exactly the smaller set).
+func findCache(dir string, r Resolution, sp Stream, n int, seed int64) (*Set, string, error) {
+	path := CachePath(dir, r, sp, n, seed)
+	set, err := readCache(path, r, sp, n, seed)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return set, path, err
+	}
+	pattern := filepath.Join(dir, "darcy", fmt.Sprintf("darcy-%s-%s-n*-seed%d.bin.zst", r, sp, seed))
+	matches, _ := filepath.Glob(pattern)
+	best, bestN := "", 0
+	for _, m := range matches {
+		var k int
+		var sd int64
+		if _, err := fmt.Sscanf(filepath.Base(m), "darcy-"+r.String()+"-"+sp.String()+"-n%d-seed%d.bin.zst", &k, &sd); err != nil || sd != seed {
+			continue
+		}
+		if k > n && (best == "" || k < bestN) {
+			best, bestN = m, k
+		}
+	}
+	if best == "" {
+		return nil, path, err
+	}
+	big, err := readCache(best, r, sp, bestN, seed)
+	if err != nil {
+		return nil, path, err
+	}
+	m := n * big.S * big.S
+	return &Set{N: n, S: big.S, A: big.A[:m:m], U: big.U[:m:m]}, best, nil
+}
+
 // readCache reads a set written by writeCache and checks it matches the key.
-func readCache(path string, r Resolution, sp Split, n int, seed int64) (*Set, error) {
+func readCache(path string, r Resolution, sp Stream, n int, seed int64) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -397,7 +433,7 @@ func readCache(path string, r Resolution, sp Split, n int, seed int64) (*Set, er
 	if err := binary.Read(br, binary.LittleEndian, &h); err != nil {
 		return nil, fmt.Errorf("darcy: reading cache header %s: %w", path, err)
 	}
-	if h.Magic != cacheMagic || h.Resolution != int32(r) || h.Split != int32(sp) || h.N != int64(n) || h.Seed != seed || h.S != OutSize {
+	if h.Magic != cacheMagic || h.Resolution != int32(r) || h.Stream != int32(sp) || h.N != int64(n) || h.Seed != seed || h.S != OutSize {
 		return nil, fmt.Errorf("darcy: cache %s does not match (resolution %v, %s, n %d, seed %d)", path, r, sp, n, seed)
 	}
 	m := n * OutSize * OutSize

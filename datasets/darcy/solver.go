@@ -30,6 +30,8 @@ type level struct {
 	diag    []float64
 	u, f, r []float64
 	chol    *bandChol // exact solver on the coarsest level
+	factor  int       // coarsening factor from the next finer level
+	sweeps  int       // Gauss–Seidel sweeps before and after the coarse correction
 }
 
 func newLevel(n int, ke, kn []float64) *level {
@@ -93,71 +95,119 @@ func (l *level) gsBackward() {
 
 func harm(a, b float64) float64 { return 2 * a * b / (a + b) }
 
-// coarsen builds the next coarser level (n/2 intervals). Coarse face
-// coefficients are operator-dependent: the two fine faces a coarse face spans
-// are combined in series (harmonic mean), and the three fine rows it covers
-// are averaged with weights ¼, ½, ¼.
-func (l *level) coarsen() *level {
-	nc := l.n / 2
+// coarsen builds the next coarser level with n/k intervals (k divides n).
+// Coarse face coefficients are operator-dependent: the k fine faces a coarse
+// face spans are combined in series (harmonic mean), and the 2k−1 fine rows
+// it covers are averaged with hat weights (k−|d|)/k².
+func (l *level) coarsen(k int) *level {
+	nc := l.n / k
 	wf, wc := l.n+1, nc+1
 	ke := make([]float64, wc*wc)
 	kn := make([]float64, wc*wc)
+	fk := float64(k)
 	for I := 1; I < nc; I++ {
 		for J := 0; J < nc; J++ {
-			i, j := 2*I, 2*J
 			v := 0.0
-			for di, wt := range [3]float64{0.25, 0.5, 0.25} {
-				q := (i+di-1)*wf + j
-				v += wt * harm(l.ke[q], l.ke[q+1])
+			for d := -(k - 1); d < k; d++ {
+				q := (k*I+d)*wf + k*J
+				inv := 0.0
+				for t := 0; t < k; t++ {
+					inv += 1 / l.ke[q+t]
+				}
+				v += (fk - math.Abs(float64(d))) / (fk * fk) * fk / inv
 			}
 			ke[I*wc+J] = v
 		}
 	}
 	for I := 0; I < nc; I++ {
 		for J := 1; J < nc; J++ {
-			i, j := 2*I, 2*J
 			v := 0.0
-			for dj, wt := range [3]float64{0.25, 0.5, 0.25} {
-				q := i*wf + j + dj - 1
-				v += wt * harm(l.kn[q], l.kn[q+wf])
+			for d := -(k - 1); d < k; d++ {
+				q := k*I*wf + k*J + d
+				inv := 0.0
+				for t := 0; t < k; t++ {
+					inv += 1 / l.kn[q+t*wf]
+				}
+				v += (fk - math.Abs(float64(d))) / (fk * fk) * fk / inv
 			}
 			kn[I*wc+J] = v
 		}
 	}
-	return newLevel(nc, ke, kn)
+	c := newLevel(nc, ke, kn)
+	c.factor = k
+	return c
 }
 
-// restrict applies full weighting to the fine residual l.r, writing the
-// coarse right-hand side c.f.
+// hat returns the interpolation weights (k−|a|)/k for a = −(k−1)…k−1.
+func hat(k int) []float64 {
+	w := make([]float64, 2*k-1)
+	for a := -(k - 1); a < k; a++ {
+		w[a+k-1] = float64(k-abs(a)) / float64(k)
+	}
+	return w
+}
+
+func abs(a int) int {
+	if a < 0 {
+		return -a
+	}
+	return a
+}
+
+// restrict writes the coarse right-hand side c.f = R l.r with R = Pᵀ/k²
+// (full weighting for k = 2).
 func (l *level) restrict(c *level) {
+	k := c.factor
 	wf, wc := l.n+1, c.n+1
 	r := l.r
+	if k == 2 {
+		for I := 1; I < c.n; I++ {
+			for J := 1; J < c.n; J++ {
+				p := 2*I*wf + 2*J
+				c.f[I*wc+J] = (4*r[p] + 2*(r[p-1]+r[p+1]+r[p-wf]+r[p+wf]) + r[p-wf-1] + r[p-wf+1] + r[p+wf-1] + r[p+wf+1]) / 16
+			}
+		}
+		return
+	}
+	w := hat(k)
+	inv := 1 / float64(k*k)
 	for I := 1; I < c.n; I++ {
 		for J := 1; J < c.n; J++ {
-			p := 2*I*wf + 2*J
-			c.f[I*wc+J] = (4*r[p] + 2*(r[p-1]+r[p+1]+r[p-wf]+r[p+wf]) + r[p-wf-1] + r[p-wf+1] + r[p+wf-1] + r[p+wf+1]) / 16
+			s := 0.0
+			for a := -(k - 1); a < k; a++ {
+				row := (k*I+a)*wf + k*J
+				wa := w[a+k-1]
+				for b := -(k - 1); b < k; b++ {
+					s += wa * w[b+k-1] * r[row+b]
+				}
+			}
+			c.f[I*wc+J] = s * inv
 		}
 	}
 }
 
 // prolongAdd adds the bilinear interpolation of c.u to l.u.
 func (l *level) prolongAdd(c *level) {
+	k := c.factor
 	wf, wc := l.n+1, c.n+1
 	u, e := l.u, c.u
+	fk := float64(k)
 	for I := 0; I < c.n; I++ {
 		for J := 0; J < c.n; J++ {
 			q := I*wc + J
 			e00, e01, e10, e11 := e[q], e[q+1], e[q+wc], e[q+wc+1]
-			p := 2*I*wf + 2*J
-			u[p] += e00
-			u[p+1] += 0.5 * (e00 + e01)
-			u[p+wf] += 0.5 * (e00 + e10)
-			u[p+wf+1] += 0.25 * (e00 + e01 + e10 + e11)
+			for a := 0; a < k; a++ {
+				ta := float64(a) / fk
+				row := (k*I+a)*wf + k*J
+				for b := 0; b < k; b++ {
+					tb := float64(b) / fk
+					u[row+b] += (1-ta)*((1-tb)*e00+tb*e01) + ta*((1-tb)*e10+tb*e11)
+				}
+			}
 		}
 	}
-	// Boundary nodes stay zero: the loops above touch nodes of the last row and
-	// column only through p (never), and the first row/column receive e on the
-	// boundary, which is zero.
+	// Fine boundary nodes only receive interpolated boundary values of e,
+	// which are zero.
 }
 
 func (l *level) clearBoundary(v []float64) {
@@ -178,8 +228,9 @@ type hierarchy struct {
 }
 
 // newHierarchy builds the levels for a coefficient field a on s×s nodes.
-// The grid is coarsened by two while the number of intervals is even and at
-// least 8; the coarsest system is factored by a banded Cholesky.
+// While the number of intervals n is at least 8, the grid is coarsened by
+// its smallest prime factor k ≤ 7 (421 nodes: 420 → 210 → 105 → 35 → 7);
+// the coarsest system is factored by a banded Cholesky.
 func newHierarchy(a []float64, s int) (*hierarchy, error) {
 	n := s - 1
 	w := s
@@ -199,10 +250,12 @@ func newHierarchy(a []float64, s int) (*hierarchy, error) {
 	h := &hierarchy{levels: []*level{newLevel(n, ke, kn)}}
 	for {
 		l := h.levels[len(h.levels)-1]
-		if l.n%2 != 0 || l.n < 8 {
+		k := coarseningFactor(l.n)
+		if k == 0 {
 			break
 		}
-		h.levels = append(h.levels, l.coarsen())
+		l.sweeps = smoothingSweeps(k)
+		h.levels = append(h.levels, l.coarsen(k))
 	}
 	c := h.levels[len(h.levels)-1]
 	ch, err := newBandChol(c)
@@ -213,6 +266,36 @@ func newHierarchy(a []float64, s int) (*hierarchy, error) {
 	return h, nil
 }
 
+// coarseningFactor returns the factor to coarsen n intervals by, or 0 to
+// stop: the smallest of 2, 3, 5, 7 dividing n, while n ≥ 8.
+func coarseningFactor(n int) int {
+	if n < 8 {
+		return 0
+	}
+	for _, k := range []int{2, 3, 5, 7} {
+		if n%k == 0 {
+			return k
+		}
+	}
+	return 0
+}
+
+// smoothingSweeps is the number of pre- and post-smoothing sweeps on a level
+// coarsened by k (sweepsOverride, for tuning experiments, replaces it).
+func smoothingSweeps(k int) int {
+	if sweepsOverride != nil {
+		return sweepsOverride(k)
+	}
+	// Measured on 421² Darcy samples (CPU time per solve): one sweep on the
+	// factor-2 levels and four on the factor-3/5 levels is the fastest.
+	if k == 2 {
+		return 1
+	}
+	return 4
+}
+
+var sweepsOverride func(k int) int
+
 // vcycle solves approximately A u = f on level k starting from u = 0.
 func (h *hierarchy) vcycle(k int) {
 	l := h.levels[k]
@@ -221,8 +304,9 @@ func (h *hierarchy) vcycle(k int) {
 		return
 	}
 	clear(l.u)
-	l.gsForward()
-	l.gsForward()
+	for range l.sweeps {
+		l.gsForward()
+	}
 	l.apply(l.u, l.r)
 	for i := range l.r {
 		l.r[i] = l.f[i] - l.r[i]
@@ -232,8 +316,9 @@ func (h *hierarchy) vcycle(k int) {
 	l.restrict(c)
 	h.vcycle(k + 1)
 	l.prolongAdd(c)
-	l.gsBackward()
-	l.gsBackward()
+	for range l.sweeps {
+		l.gsBackward()
+	}
 }
 
 // precondition computes z = B r with one symmetric V-cycle.

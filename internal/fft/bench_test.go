@@ -3,8 +3,29 @@ package fft
 import (
 	"fmt"
 	"math/rand"
+	"syscall"
 	"testing"
 )
+
+// cpuTimer reports process CPU time per op (user+sys, all threads), which is
+// less sensitive than wall time to other load on a shared machine.
+type cpuTimer struct{ start int64 }
+
+func cpuNow() int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+func startCPU(b *testing.B) *cpuTimer {
+	b.ResetTimer()
+	return &cpuTimer{cpuNow()}
+}
+
+func (c *cpuTimer) stop(b *testing.B) {
+	b.StopTimer()
+	b.ReportMetric(float64(cpuNow()-c.start)/float64(b.N), "cpu-ns/op")
+}
 
 // BenchmarkRFFTRoundTrip1D_2048x1270 matches PyTorch's
 // torch.fft.irfft(torch.fft.rfft(r1), n=1270) with r1 of shape 2048×1270.
@@ -15,11 +36,12 @@ func BenchmarkRFFTRoundTrip1D_2048x1270(b *testing.B) {
 	spec := make([]float32, batch*(n/2+1)*2)
 	dst := make([]float32, batch*n)
 	b.SetBytes(int64(4 * batch * n))
-	b.ResetTimer()
+	ct := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		RFFT(spec, src, batch, n)
 		IRFFT(dst, spec, batch, n)
 	}
+	ct.stop(b)
 }
 
 // BenchmarkRFFTRoundTrip2D_512x152x152 matches PyTorch's
@@ -31,11 +53,12 @@ func BenchmarkRFFTRoundTrip2D_512x152x152(b *testing.B) {
 	spec := make([]float32, batch*h*(w/2+1)*2)
 	dst := make([]float32, batch*h*w)
 	b.SetBytes(int64(4 * batch * h * w))
-	b.ResetTimer()
+	ct := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		RFFT2(spec, src, batch, h, w)
 		IRFFT2(dst, spec, batch, h, w)
 	}
+	ct.stop(b)
 }
 
 func benchComplex(b *testing.B, batch, n int) {
@@ -43,10 +66,11 @@ func benchComplex(b *testing.B, batch, n int) {
 	src := randF32(rng, batch*n*2)
 	dst := make([]float32, len(src))
 	b.SetBytes(int64(8 * batch * n))
-	b.ResetTimer()
+	ct := startCPU(b)
 	for i := 0; i < b.N; i++ {
 		FFT(dst, src, batch, n, false)
 	}
+	ct.stop(b)
 }
 
 // BenchmarkFFT1024 is a forward complex FFT of a [1024][1024] batch.
@@ -64,17 +88,20 @@ func BenchmarkFFTSingle(b *testing.B) {
 			dst := make([]float32, len(src))
 			pl := PlanFor(n)
 			w := getWork()
+			pl.exec(dst, src, 1, 0, 1, false, w)
 			b.SetBytes(int64(8 * n))
+			ct := startCPU(b)
 			for i := 0; i < b.N; i++ {
 				pl.exec(dst, src, 1, 0, 1, false, w)
 			}
+			ct.stop(b)
 		})
 	}
 }
 
 // BenchmarkLanes times lane-vectorised transforms ([n][v] layout) on one goroutine.
 func BenchmarkLanes(b *testing.B) {
-	for _, c := range [][2]int{{76, 8}, {152, 77}, {635, 8}, {205, 103}} {
+	for _, c := range [][2]int{{76, 8}, {152, 77}, {635, 8}, {205, 103}, {1024, 8}, {4096, 8}} {
 		n, v := c[0], c[1]
 		b.Run(fmt.Sprintf("%dx%d", n, v), func(b *testing.B) {
 			rng := rand.New(rand.NewSource(1))
@@ -84,10 +111,11 @@ func BenchmarkLanes(b *testing.B) {
 			w := getWork()
 			pl.exec(dst, src, v, 0, v, false, w)
 			b.SetBytes(int64(8 * n * v))
-			b.ResetTimer()
+			ct := startCPU(b)
 			for i := 0; i < b.N; i++ {
 				pl.exec(dst, src, v, 0, v, false, w)
 			}
+			ct.stop(b)
 		})
 	}
 }

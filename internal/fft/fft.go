@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // minParallelWork is the number of complex elements below which a call
 // runs on the calling goroutine only.
 const minParallelWork = 1 << 15
 
-// parFor splits [0, n) into at most GOMAXPROCS contiguous chunks and runs
-// fn on each, one goroutine per chunk. Each chunk gets its own scratch.
-// work is the total amount of work (in complex elements) used to decide
-// whether to go parallel at all.
+// parFor runs fn over [0, n) on up to GOMAXPROCS goroutines. Work is
+// handed out dynamically in chunks (several per worker) so that a worker
+// slowed down by other load on the machine does not hold up the call.
+// Each goroutine gets its own scratch. work is the total amount of work (in
+// complex elements) used to decide whether to go parallel at all.
 func parFor(n, work int, fn func(lo, hi int, w *work)) {
 	if n <= 0 {
 		return
@@ -31,20 +33,33 @@ func parFor(n, work int, fn func(lo, hi int, w *work)) {
 		putWork(w)
 		return
 	}
+	// chunk: about 8 chunks per worker, but not below minParallelWork/4
+	// elements per chunk.
+	chunk := (n + 8*nw - 1) / (8 * nw)
+	if per := work / n; per > 0 && chunk*per < minParallelWork/4 {
+		chunk = (minParallelWork/4 + per - 1) / per
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i := 0; i < nw; i++ {
-		lo, hi := n*i/nw, n*(i+1)/nw
-		if lo == hi {
-			continue
+	body := func() {
+		w := getWork()
+		for {
+			lo := int(next.Add(int64(chunk))) - chunk
+			if lo >= n {
+				break
+			}
+			fn(lo, min(lo+chunk, n), w)
 		}
+		putWork(w)
+	}
+	for i := 1; i < nw; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := getWork()
-			fn(lo, hi, w)
-			putWork(w)
+			body()
 		}()
 	}
+	body()
 	wg.Wait()
 }
 
@@ -86,14 +101,58 @@ func FFT(dst, src []float32, batch, n int, inverse bool) {
 	pl := PlanFor(n)
 	f := 1 / float32(n)
 	parFor(batch, batch*n, func(lo, hi int, w *work) {
-		for b := lo; b < hi; b++ {
-			d := dst[2*n*b : 2*n*(b+1)]
-			pl.exec(d, src[2*n*b:2*n*(b+1)], 1, 0, 1, inverse, w)
-			if inverse {
-				scale(d, f)
+		if hi-lo == 1 || !pl.lanesHelp() {
+			for b := lo; b < hi; b++ {
+				d := dst[2*n*b : 2*n*(b+1)]
+				pl.exec(d, src[2*n*b:2*n*(b+1)], 1, 0, 1, inverse, w)
+				if inverse {
+					scale(d, f)
+				}
+			}
+			return
+		}
+		fftLanes(pl, dst[2*n*lo:2*n*hi], src[2*n*lo:2*n*hi], hi-lo, n, inverse, w)
+	})
+}
+
+// lanesHelp reports whether batched transforms should use the lane layout:
+// worthwhile unless the first pass has a specialised unit-stride kernel.
+func (pl *Plan) lanesHelp() bool {
+	if pl.n < 8 || pl.blue != nil {
+		return false
+	}
+	r := pl.stages[0].r
+	return useSIMD || !(r == 2 || r == 4 || r == 8)
+}
+
+// fftLanes transforms count rows laneRows at a time: the rows are
+// transposed into a [n][rows] lane layout so that every Stockham pass runs
+// long contiguous inner loops, then transposed back (and scaled).
+func fftLanes(pl *Plan, dst, src []float32, count, n int, inverse bool, w *work) {
+	f := float32(1)
+	if inverse {
+		f = 1 / float32(n)
+	}
+	for b0 := 0; b0 < count; b0 += laneRows {
+		V := min(laneRows, count-b0)
+		A := w.get(5, 2*n*V)
+		Z := w.get(6, 2*n*V)
+		for r := 0; r < V; r++ {
+			row := src[2*n*(b0+r) : 2*n*(b0+r+1)]
+			for k := 0; k < n; k++ {
+				d := 2 * (k*V + r)
+				A[d], A[d+1] = row[2*k], row[2*k+1]
 			}
 		}
-	})
+		pl.exec(Z, A, V, 0, V, inverse, w)
+		for r := 0; r < V; r++ {
+			row := dst[2*n*(b0+r) : 2*n*(b0+r+1)]
+			for k := 0; k < n; k++ {
+				s := 2 * (k*V + r)
+				row[2*k], row[2*k+1] = Z[s]*f, Z[s+1]*f
+			}
+		}
+	}
 }
 
 // FFTAxis computes complex transforms in place along the middle axis of

@@ -56,8 +56,12 @@ func pass2(y, x, tw []float32, g geom) {
 			x1 := x[ib+ks:][:n2]
 			y0 := y[ob:][:n2]
 			y1 := y[ob+2*S:][:n2]
+			c0 := 0
+			if useSIMD && n2 >= 8 {
+				c0 = vpass2(x0, x1, y0, y1, n2, p != 0, wr, wi)
+			}
 			if p == 0 {
-				for c := 0; c+1 < n2; c += 2 {
+				for c := c0; c < n2-1; c += 2 {
 					a0r, a0i := x0[c], x0[c+1]
 					a1r, a1i := x1[c], x1[c+1]
 					y0[c], y0[c+1] = a0r+a1r, a0i+a1i
@@ -65,7 +69,7 @@ func pass2(y, x, tw []float32, g geom) {
 				}
 				continue
 			}
-			for c := 0; c+1 < n2; c += 2 {
+			for c := c0; c < n2-1; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				a1r, a1i := x1[c], x1[c+1]
 				br, bi := a0r-a1r, a0i-a1i
@@ -94,8 +98,12 @@ func pass3(y, x, tw []float32, g geom, sn float32) {
 			y0 := y[ob:][:n2]
 			y1 := y[ob+2*S:][:n2]
 			y2 := y[ob+4*S:][:n2]
+			c0 := 0
+			if useSIMD && n2 >= 8 {
+				c0 = vpass3(x0, x1, x2, y0, y1, y2, n2, ss, p != 0, w1r, w1i, w2r, w2i)
+			}
 			if p == 0 {
-				for c := 0; c+1 < n2; c += 2 {
+				for c := c0; c < n2-1; c += 2 {
 					a0r, a0i := x0[c], x0[c+1]
 					a1r, a1i := x1[c], x1[c+1]
 					a2r, a2i := x2[c], x2[c+1]
@@ -110,7 +118,7 @@ func pass3(y, x, tw []float32, g geom, sn float32) {
 				}
 				continue
 			}
-			for c := 0; c+1 < n2; c += 2 {
+			for c := c0; c < n2-1; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				a1r, a1i := x1[c], x1[c+1]
 				a2r, a2i := x2[c], x2[c+1]
@@ -176,8 +184,12 @@ func pass4(y, x, tw []float32, g geom, sn float32) {
 			y1 := y[ob+2*S:][:n2]
 			y2 := y[ob+4*S:][:n2]
 			y3 := y[ob+6*S:][:n2]
+			c0 := 0
+			if useSIMD && n2 >= 8 {
+				c0 = vpass4(x0, x1, x2, x3, y0, y1, y2, y3, n2, sn, p != 0, t)
+			}
 			if p == 0 {
-				for c := 0; c+1 < n2; c += 2 {
+				for c := c0; c < n2-1; c += 2 {
 					a0r, a0i := x0[c], x0[c+1]
 					a1r, a1i := x1[c], x1[c+1]
 					a2r, a2i := x2[c], x2[c+1]
@@ -193,7 +205,7 @@ func pass4(y, x, tw []float32, g geom, sn float32) {
 				}
 				continue
 			}
-			for c := 0; c+1 < n2; c += 2 {
+			for c := c0; c < n2-1; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				a1r, a1i := x1[c], x1[c+1]
 				a2r, a2i := x2[c], x2[c+1]
@@ -209,6 +221,179 @@ func pass4(y, x, tw []float32, g geom, sn float32) {
 				y1[c], y1[c+1] = b1r*w1r-b1i*w1i, b1r*w1i+b1i*w1r
 				y2[c], y2[c+1] = b2r*w2r-b2i*w2i, b2r*w2i+b2i*w2r
 				y3[c], y3[c+1] = b3r*w3r-b3i*w3i, b3r*w3i+b3i*w3r
+			}
+		}
+	}
+}
+
+func pass8(y, x, tw []float32, g geom, sn float32) {
+	m, S := g.m, g.S
+	ks := 2 * S * m
+	n2 := 2 * g.L
+	const h = 0.70710678118654752440
+	if S == 1 {
+		x0 := x[:2*m]
+		x1 := x[2*m : 4*m]
+		x2 := x[4*m : 6*m]
+		x3 := x[6*m : 8*m]
+		x4 := x[8*m : 10*m]
+		x5 := x[10*m : 12*m]
+		x6 := x[12*m : 14*m]
+		x7 := x[14*m : 16*m]
+		for p := 0; p < m; p++ {
+			c := 2 * p
+			t := tw[14*p : 14*p+14]
+			o := y[16*p : 16*p+16]
+			// even DFT4 of a0, a2, a4, a6
+			t0r, t0i := x0[c]+x4[c], x0[c+1]+x4[c+1]
+			t1r, t1i := x0[c]-x4[c], x0[c+1]-x4[c+1]
+			t2r, t2i := x2[c]+x6[c], x2[c+1]+x6[c+1]
+			t3r, t3i := (x2[c+1]-x6[c+1])*sn, (x6[c]-x2[c])*sn
+			e0r, e0i := t0r+t2r, t0i+t2i
+			e1r, e1i := t1r+t3r, t1i+t3i
+			e2r, e2i := t0r-t2r, t0i-t2i
+			e3r, e3i := t1r-t3r, t1i-t3i
+			// odd DFT4 of a1, a3, a5, a7
+			u0r, u0i := x1[c]+x5[c], x1[c+1]+x5[c+1]
+			u1r, u1i := x1[c]-x5[c], x1[c+1]-x5[c+1]
+			u2r, u2i := x3[c]+x7[c], x3[c+1]+x7[c+1]
+			u3r, u3i := (x3[c+1]-x7[c+1])*sn, (x7[c]-x3[c])*sn
+			o0r, o0i := u0r+u2r, u0i+u2i
+			o1r, o1i := u1r+u3r, u1i+u3i
+			o2r, o2i := u0r-u2r, u0i-u2i
+			o3r, o3i := u1r-u3r, u1i-u3i
+			// multiply odd outputs by W8^k
+			o1r, o1i = (o1r+sn*o1i)*h, (o1i-sn*o1r)*h
+			o2r, o2i = sn*o2i, -sn*o2r
+			o3r, o3i = (sn*o3i-o3r)*h, (-o3i-sn*o3r)*h
+			b0r, b0i := e0r+o0r, e0i+o0i
+			b4r, b4i := e0r-o0r, e0i-o0i
+			b1r, b1i := e1r+o1r, e1i+o1i
+			b5r, b5i := e1r-o1r, e1i-o1i
+			b2r, b2i := e2r+o2r, e2i+o2i
+			b6r, b6i := e2r-o2r, e2i-o2i
+			b3r, b3i := e3r+o3r, e3i+o3i
+			b7r, b7i := e3r-o3r, e3i-o3i
+			o[0], o[1] = b0r, b0i
+			o[2], o[3] = b1r*t[0]-b1i*t[1], b1r*t[1]+b1i*t[0]
+			o[4], o[5] = b2r*t[2]-b2i*t[3], b2r*t[3]+b2i*t[2]
+			o[6], o[7] = b3r*t[4]-b3i*t[5], b3r*t[5]+b3i*t[4]
+			o[8], o[9] = b4r*t[6]-b4i*t[7], b4r*t[7]+b4i*t[6]
+			o[10], o[11] = b5r*t[8]-b5i*t[9], b5r*t[9]+b5i*t[8]
+			o[12], o[13] = b6r*t[10]-b6i*t[11], b6r*t[11]+b6i*t[10]
+			o[14], o[15] = b7r*t[12]-b7i*t[13], b7r*t[13]+b7i*t[12]
+		}
+		return
+	}
+	var w [14]float32
+	for p := 0; p < m; p++ {
+		copy(w[:], tw[14*p:14*p+14])
+		for qq := 0; qq < g.qn; qq++ {
+			b := g.off + qq*g.qs
+			ib := 2 * (b + S*p)
+			ob := 2 * (b + 8*S*p)
+			x0 := x[ib:][:n2]
+			x1 := x[ib+ks:][:n2]
+			x2 := x[ib+2*ks:][:n2]
+			x3 := x[ib+3*ks:][:n2]
+			x4 := x[ib+4*ks:][:n2]
+			x5 := x[ib+5*ks:][:n2]
+			x6 := x[ib+6*ks:][:n2]
+			x7 := x[ib+7*ks:][:n2]
+			y0 := y[ob:][:n2]
+			y1 := y[ob+2*S:][:n2]
+			y2 := y[ob+4*S:][:n2]
+			y3 := y[ob+6*S:][:n2]
+			y4 := y[ob+8*S:][:n2]
+			y5 := y[ob+10*S:][:n2]
+			y6 := y[ob+12*S:][:n2]
+			y7 := y[ob+14*S:][:n2]
+			c0 := 0
+			if useSIMD && n2 >= 8 {
+				c0 = vpass8(x0, x1, x2, x3, x4, x5, x6, x7, y0, y1, y2, y3, y4, y5, y6, y7, n2, sn, p != 0, w[:])
+			}
+			if p == 0 {
+				for c := c0; c < n2-1; c += 2 {
+					// even DFT4 of a0, a2, a4, a6
+					t0r, t0i := x0[c]+x4[c], x0[c+1]+x4[c+1]
+					t1r, t1i := x0[c]-x4[c], x0[c+1]-x4[c+1]
+					t2r, t2i := x2[c]+x6[c], x2[c+1]+x6[c+1]
+					t3r, t3i := (x2[c+1]-x6[c+1])*sn, (x6[c]-x2[c])*sn
+					e0r, e0i := t0r+t2r, t0i+t2i
+					e1r, e1i := t1r+t3r, t1i+t3i
+					e2r, e2i := t0r-t2r, t0i-t2i
+					e3r, e3i := t1r-t3r, t1i-t3i
+					// odd DFT4 of a1, a3, a5, a7
+					u0r, u0i := x1[c]+x5[c], x1[c+1]+x5[c+1]
+					u1r, u1i := x1[c]-x5[c], x1[c+1]-x5[c+1]
+					u2r, u2i := x3[c]+x7[c], x3[c+1]+x7[c+1]
+					u3r, u3i := (x3[c+1]-x7[c+1])*sn, (x7[c]-x3[c])*sn
+					o0r, o0i := u0r+u2r, u0i+u2i
+					o1r, o1i := u1r+u3r, u1i+u3i
+					o2r, o2i := u0r-u2r, u0i-u2i
+					o3r, o3i := u1r-u3r, u1i-u3i
+					// multiply odd outputs by W8^k
+					o1r, o1i = (o1r+sn*o1i)*h, (o1i-sn*o1r)*h
+					o2r, o2i = sn*o2i, -sn*o2r
+					o3r, o3i = (sn*o3i-o3r)*h, (-o3i-sn*o3r)*h
+					b0r, b0i := e0r+o0r, e0i+o0i
+					b4r, b4i := e0r-o0r, e0i-o0i
+					b1r, b1i := e1r+o1r, e1i+o1i
+					b5r, b5i := e1r-o1r, e1i-o1i
+					b2r, b2i := e2r+o2r, e2i+o2i
+					b6r, b6i := e2r-o2r, e2i-o2i
+					b3r, b3i := e3r+o3r, e3i+o3i
+					b7r, b7i := e3r-o3r, e3i-o3i
+					y0[c], y0[c+1] = b0r, b0i
+					y1[c], y1[c+1] = b1r, b1i
+					y2[c], y2[c+1] = b2r, b2i
+					y3[c], y3[c+1] = b3r, b3i
+					y4[c], y4[c+1] = b4r, b4i
+					y5[c], y5[c+1] = b5r, b5i
+					y6[c], y6[c+1] = b6r, b6i
+					y7[c], y7[c+1] = b7r, b7i
+				}
+				continue
+			}
+			for c := c0; c < n2-1; c += 2 {
+				// even DFT4 of a0, a2, a4, a6
+				t0r, t0i := x0[c]+x4[c], x0[c+1]+x4[c+1]
+				t1r, t1i := x0[c]-x4[c], x0[c+1]-x4[c+1]
+				t2r, t2i := x2[c]+x6[c], x2[c+1]+x6[c+1]
+				t3r, t3i := (x2[c+1]-x6[c+1])*sn, (x6[c]-x2[c])*sn
+				e0r, e0i := t0r+t2r, t0i+t2i
+				e1r, e1i := t1r+t3r, t1i+t3i
+				e2r, e2i := t0r-t2r, t0i-t2i
+				e3r, e3i := t1r-t3r, t1i-t3i
+				// odd DFT4 of a1, a3, a5, a7
+				u0r, u0i := x1[c]+x5[c], x1[c+1]+x5[c+1]
+				u1r, u1i := x1[c]-x5[c], x1[c+1]-x5[c+1]
+				u2r, u2i := x3[c]+x7[c], x3[c+1]+x7[c+1]
+				u3r, u3i := (x3[c+1]-x7[c+1])*sn, (x7[c]-x3[c])*sn
+				o0r, o0i := u0r+u2r, u0i+u2i
+				o1r, o1i := u1r+u3r, u1i+u3i
+				o2r, o2i := u0r-u2r, u0i-u2i
+				o3r, o3i := u1r-u3r, u1i-u3i
+				// multiply odd outputs by W8^k
+				o1r, o1i = (o1r+sn*o1i)*h, (o1i-sn*o1r)*h
+				o2r, o2i = sn*o2i, -sn*o2r
+				o3r, o3i = (sn*o3i-o3r)*h, (-o3i-sn*o3r)*h
+				b0r, b0i := e0r+o0r, e0i+o0i
+				b4r, b4i := e0r-o0r, e0i-o0i
+				b1r, b1i := e1r+o1r, e1i+o1i
+				b5r, b5i := e1r-o1r, e1i-o1i
+				b2r, b2i := e2r+o2r, e2i+o2i
+				b6r, b6i := e2r-o2r, e2i-o2i
+				b3r, b3i := e3r+o3r, e3i+o3i
+				b7r, b7i := e3r-o3r, e3i-o3i
+				y0[c], y0[c+1] = b0r, b0i
+				y1[c], y1[c+1] = b1r*w[0]-b1i*w[1], b1r*w[1]+b1i*w[0]
+				y2[c], y2[c+1] = b2r*w[2]-b2i*w[3], b2r*w[3]+b2i*w[2]
+				y3[c], y3[c+1] = b3r*w[4]-b3i*w[5], b3r*w[5]+b3i*w[4]
+				y4[c], y4[c+1] = b4r*w[6]-b4i*w[7], b4r*w[7]+b4i*w[6]
+				y5[c], y5[c+1] = b5r*w[8]-b5i*w[9], b5r*w[9]+b5i*w[8]
+				y6[c], y6[c+1] = b6r*w[10]-b6i*w[11], b6r*w[11]+b6i*w[10]
+				y7[c], y7[c+1] = b7r*w[12]-b7i*w[13], b7r*w[13]+b7i*w[12]
 			}
 		}
 	}
@@ -236,8 +421,12 @@ func pass5(y, x, tw []float32, g geom, sn float32) {
 			y2 := y[ob+4*S:][:n2]
 			y3 := y[ob+6*S:][:n2]
 			y4 := y[ob+8*S:][:n2]
+			c0 := 0
+			if useSIMD && n2 >= 8 {
+				c0 = vpass5(x0, x1, x2, x3, x4, y0, y1, y2, y3, y4, n2, q1, q2, p != 0, t)
+			}
 			if p == 0 {
-				for c := 0; c+1 < n2; c += 2 {
+				for c := c0; c < n2-1; c += 2 {
 					a0r, a0i := x0[c], x0[c+1]
 					a1r, a1i := x1[c], x1[c+1]
 					a2r, a2i := x2[c], x2[c+1]
@@ -263,7 +452,7 @@ func pass5(y, x, tw []float32, g geom, sn float32) {
 				}
 				continue
 			}
-			for c := 0; c+1 < n2; c += 2 {
+			for c := c0; c < n2-1; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				a1r, a1i := x1[c], x1[c+1]
 				a2r, a2i := x2[c], x2[c+1]
@@ -317,8 +506,12 @@ func pass7(y, x, tw []float32, g geom, sn float32) {
 			y4 := y[ob+8*S:][:n2]
 			y5 := y[ob+10*S:][:n2]
 			y6 := y[ob+12*S:][:n2]
+			c0 := 0
+			if useSIMD && n2 >= 8 {
+				c0 = vpass7(x0, x1, x2, x3, x4, x5, x6, y0, y1, y2, y3, y4, y5, y6, n2, q1, q2, q3, p != 0, w[:])
+			}
 			if p == 0 {
-				for c := 0; c+1 < n2; c += 2 {
+				for c := c0; c < n2-1; c += 2 {
 					a0r, a0i := x0[c], x0[c+1]
 					p1r, p1i := x1[c]+x6[c], x1[c+1]+x6[c+1]
 					m1r, m1i := x1[c]-x6[c], x1[c+1]-x6[c+1]
@@ -348,7 +541,7 @@ func pass7(y, x, tw []float32, g geom, sn float32) {
 				}
 				continue
 			}
-			for c := 0; c+1 < n2; c += 2 {
+			for c := c0; c < n2-1; c += 2 {
 				a0r, a0i := x0[c], x0[c+1]
 				p1r, p1i := x1[c]+x6[c], x1[c+1]+x6[c+1]
 				m1r, m1i := x1[c]-x6[c], x1[c+1]-x6[c+1]
@@ -435,7 +628,7 @@ func passGen(y, x, tw []float32, g geom, gp *genPrime, sn float32, w *work) {
 				wr2, wi2 := t[2*(r-tt-1)], t[2*(r-tt-1)+1]
 				y1 := y[ob+tt*2*S:][:L2]
 				y2 := y[ob+(r-tt)*2*S:][:L2]
-				for c := 0; c+1 < L2; c += 2 {
+				for c := 0; c < L2-1; c += 2 {
 					rr, ri := a0[c], a0[c+1]
 					for j := 0; j < h; j++ {
 						cj := cs[j]
@@ -494,7 +687,11 @@ func passRader(y, x, tw []float32, g geom, rd *rader, inv bool, w *work) {
 	for k := 0; k < n; k++ {
 		kr, ki := kern[2*k], kern[2*k+1]
 		row := U[2*k*B : 2*(k+1)*B]
-		for j := 0; j+1 < len(row); j += 2 {
+		j0 := 0
+		if useSIMD {
+			j0 = vcmulConst(row, kr, ki)
+		}
+		for j := j0; j+1 < len(row); j += 2 {
 			ur, ui := row[j], row[j+1]
 			row[j], row[j+1] = ur*kr-ui*ki, ur*ki+ui*kr
 		}
@@ -513,14 +710,18 @@ func passRader(y, x, tw []float32, g geom, rd *rader, inv bool, w *work) {
 				wr, wi := t[2*(idx-1)], t[2*(idx-1)+1]
 				o := 2 * (ob + S*idx)
 				ys := y[o:][:L2]
-				for c := 0; c+1 < L2; c += 2 {
+				c0 := 0
+				if useSIMD {
+					c0 = vaddCmul(ys, a0, us, L2, wr, wi)
+				}
+				for c := c0; c < L2-1; c += 2 {
 					vr, vi := a0[c]+us[c], a0[c+1]+us[c+1]
 					ys[c], ys[c+1] = vr*wr-vi*wi, vr*wi+vi*wr
 				}
 			}
 			ys := y[2*ob:][:L2]
 			ss := s0[2*bi:][:L2]
-			for c := 0; c+1 < L2; c += 2 {
+			for c := 0; c < L2-1; c += 2 {
 				ys[c], ys[c+1] = a0[c]+ss[c], a0[c+1]+ss[c+1]
 			}
 			bi += g.L

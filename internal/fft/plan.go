@@ -72,15 +72,23 @@ func factorize(n int) []int {
 			m /= p
 		}
 	}
-	n4 := 0
-	for m%4 == 0 {
-		n4++
-		m /= 4
-	}
-	n2 := 0
-	if m%2 == 0 {
-		n2++
+	e := 0
+	for m%2 == 0 {
+		e++
 		m /= 2
+	}
+	// powers of two: as many radix-8 passes as possible, then 4s, then 2
+	n8, n4, n2 := e/3, 0, 0
+	switch e % 3 {
+	case 1:
+		if n8 > 0 {
+			n8--
+			n4 = 2
+		} else {
+			n2 = 1
+		}
+	case 2:
+		n4 = 1
 	}
 	for p := 11; p*p <= m; p += 2 {
 		for m%p == 0 {
@@ -92,8 +100,12 @@ func factorize(n int) []int {
 		big = append(big, m)
 	}
 	out := append(big, small...)
+	// 4s before 8s: radix 2 and 4 have a specialised unit-stride first pass
 	for i := 0; i < n4; i++ {
 		out = append(out, 4)
+	}
+	for i := 0; i < n8; i++ {
+		out = append(out, 8)
 	}
 	if n2 > 0 {
 		out = append(out, 2)
@@ -167,7 +179,7 @@ func newPlan(n int) *Plan {
 			}
 		}
 		switch {
-		case r == 2 || r == 3 || r == 4 || r == 5 || r == 7:
+		case r == 2 || r == 3 || r == 4 || r == 5 || r == 7 || r == 8:
 		case r <= directPrimeMax:
 			st.gen = newGenPrime(r)
 		default:

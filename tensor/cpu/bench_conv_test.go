@@ -2,7 +2,9 @@ package cpu
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dash-go/dash/tensor"
 )
@@ -22,12 +24,25 @@ func benchConv(b *testing.B, p tensor.ConvParams) {
 	dw := &Buf{F: make([]float32, len(w.F))}
 	flops := 3 * 2 * float64(p.N*p.K*p.OH*p.OW) * float64(p.C/p.Groups*p.KH*p.KW)
 	b.ResetTimer()
+	c0 := cpuTime()
 	for b.Loop() {
 		be.ConvForward(p, y, x, w)
 		be.ConvBackwardData(p, dx, dy, w)
 		be.ConvBackwardFilter(p, dw, x, dy)
 	}
 	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	// CPU time (user+system, all threads) per op: robust to other load on
+	// the machine, unlike ns/op.
+	b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // samePad1d is the 'same' conv1d of the torch baseline: B32 C64→64 L1000 k11.
@@ -69,20 +84,17 @@ func BenchmarkConvParts(b *testing.B) {
 		dy := &Buf{F: randSlice(r, len(y.F))}
 		dx := &Buf{F: make([]float32, len(x.F))}
 		dw := &Buf{F: make([]float32, len(w.F))}
-		b.Run(c.name+"/fwd", func(b *testing.B) {
-			for b.Loop() {
-				be.ConvForward(p, y, x, w)
-			}
-		})
-		b.Run(c.name+"/data", func(b *testing.B) {
-			for b.Loop() {
-				be.ConvBackwardData(p, dx, dy, w)
-			}
-		})
-		b.Run(c.name+"/filter", func(b *testing.B) {
-			for b.Loop() {
-				be.ConvBackwardFilter(p, dw, x, dy)
-			}
-		})
+		part := func(name string, f func()) {
+			b.Run(c.name+"/"+name, func(b *testing.B) {
+				c0 := cpuTime()
+				for b.Loop() {
+					f()
+				}
+				b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
+			})
+		}
+		part("fwd", func() { be.ConvForward(p, y, x, w) })
+		part("data", func() { be.ConvBackwardData(p, dx, dy, w) })
+		part("filter", func() { be.ConvBackwardFilter(p, dw, x, dy) })
 	}
 }

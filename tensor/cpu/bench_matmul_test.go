@@ -2,12 +2,14 @@ package cpu
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // benchGemm times one GEMM shape with kernel kn and reports GFLOP/s.
@@ -67,31 +69,63 @@ func TestMatMulTune(t *testing.T) {
 	for i, s := range shapes {
 		bufs[i] = [3][]float32{sgemmRand(r, s[0]*s[2]), sgemmRand(r, s[2]*s[1]), make([]float32, s[0]*s[1])}
 	}
-	for _, cfg := range strings.Split(spec, ";") {
+	cfgs := strings.Split(spec, ";")
+	kns := make([]*sgemmKernel, len(cfgs))
+	ths := make([]int, len(cfgs))
+	for ci, cfg := range cfgs {
 		var name string
-		var kc, mc, nc, inl1, th int
-		if _, err := fmt.Sscanf(strings.ReplaceAll(cfg, ",", " "), "%s %d %d %d %d %d", &name, &kc, &mc, &nc, &inl1, &th); err != nil {
+		var kc, mc, nc, inl1 int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(cfg, ",", " "), "%s %d %d %d %d %d", &name, &kc, &mc, &nc, &inl1, &ths[ci]); err != nil {
 			t.Fatal(err)
 		}
-		var kn *sgemmKernel
 		for _, base := range supportedKernels() {
 			if base.name == name {
-				kn = &sgemmKernel{name: name, mr: base.mr, nr: base.nr, kc: kc, mc: mc, nc: nc, aInL1: inl1 != 0, fn: base.fn, tr: base.tr}
+				kns[ci] = &sgemmKernel{name: name, mr: base.mr, nr: base.nr, kc: kc, mc: mc, nc: nc, aInL1: inl1 != 0, fn: base.fn, tr: base.tr}
 			}
 		}
-		if kn == nil {
+		if kns[ci] == nil {
 			t.Fatalf("no kernel %q", name)
 		}
+	}
+	// Interleave the configurations over several rounds and keep each one's
+	// best time, so that load from other processes affects all alike.
+	best := make([][]time.Duration, len(cfgs))
+	for ci := range best {
+		best[ci] = make([]time.Duration, len(shapes))
+		for i := range best[ci] {
+			best[ci][i] = 1 << 62
+		}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for round := 0; round < 5; round++ {
+		for ci, kn := range kns {
+			for i, s := range shapes {
+				for rep := 0; rep < 4; rep++ {
+					t0 := tuneClock(ths[ci])
+					gemmBatch(kn, s[3] != 0, s[4] != 0, 1, s[0], s[1], s[2], 1, bufs[i][0], 0, 0, bufs[i][1], 0, 0, 0, bufs[i][2], 0, 0, ths[ci])
+					best[ci][i] = min(best[ci][i], tuneClock(ths[ci])-t0)
+				}
+			}
+		}
+	}
+	for ci, cfg := range cfgs {
 		line := cfg
 		for i, s := range shapes {
-			best := time.Duration(1 << 62)
-			for rep := 0; rep < 12; rep++ {
-				t0 := time.Now()
-				gemmBatch(kn, s[3] != 0, s[4] != 0, 1, s[0], s[1], s[2], 1, bufs[i][0], 0, 0, bufs[i][1], 0, 0, 0, bufs[i][2], 0, 0, th)
-				best = min(best, time.Since(t0))
-			}
-			line += fmt.Sprintf("  %6.1f", 2*float64(s[0]*s[1]*s[2])/best.Seconds()/1e9)
+			line += fmt.Sprintf("  %6.1f", 2*float64(s[0]*s[1]*s[2])/best[ci][i].Seconds()/1e9)
 		}
 		t.Log(line)
 	}
+}
+
+// tuneClock is the calling thread's CPU time for single-threaded runs (so that
+// time slices lost to other processes do not count) and wall time otherwise.
+func tuneClock(threads int) time.Duration {
+	if threads != 1 {
+		return time.Duration(time.Now().UnixNano())
+	}
+	var ts syscall.Timespec
+	const clockThreadCPUTimeID = 3
+	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
+	return time.Duration(ts.Nano())
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dash-go/dash/autograd"
+	"github.com/dash-go/dash/internal/fft"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
 )
@@ -75,14 +76,13 @@ func exchange(be tensor.Backend, k int) *tensor.Tensor {
 
 // fftConv1d is the 'same' cross-correlation of torch_baseline.py's
 // fft_conv1d (dilation 1): pad x, real FFT of x and of the flipped kernel
-// zero-padded to m = L + k - 1, contraction over input channels, inverse FFT,
-// crop.
-func fftConv1d(x, w *autograd.Var, j *autograd.Var) *autograd.Var {
+// zero-padded to m ≥ L + k - 1, contraction over input channels, inverse
+// FFT, crop. Any m ≥ L + k - 1 gives the same (exact, linear) result.
+func fftConv1d(x, w *autograd.Var, j *autograd.Var, m int) *autograd.Var {
 	xs, ws := x.Shape(), w.Shape()
 	L, k := xs[2], ws[2]
 	pad := k / 2
-	m := L + k - 1
-	xp := autograd.Pad(x, []int{0, 0, pad}, []int{0, 0, k - 1 - pad})
+	xp := autograd.Pad(x, []int{0, 0, pad}, []int{0, 0, m - L - pad})
 	X := autograd.RFFT(xp)
 	wf := autograd.MatMul(w, j)
 	wp := autograd.Pad(wf, []int{0, 0, 0}, []int{0, 0, m - k})
@@ -94,8 +94,16 @@ func fftConv1d(x, w *autograd.Var, j *autograd.Var) *autograd.Var {
 
 // BenchmarkFFTConv1dK11 reproduces torch_baseline.py's
 // fftconv1d_B32_C64_L1000_k11_d1: fft_conv1d(x, w).sum().backward() with
-// gradients for x and w, through the tensor and autograd ops.
+// gradients for x and w, through the tensor and autograd ops. m1010 uses
+// torch's FFT size L+k-1 = 1010 = 2·5·101 (a prime factor: Rader's
+// algorithm); smooth pads to fft.NextSmooth(1010) instead, which computes the
+// same result.
 func BenchmarkFFTConv1dK11(b *testing.B) {
+	b.Run("m1010", func(b *testing.B) { benchFFTConv1d(b, 1010) })
+	b.Run(fmt.Sprintf("smooth%d", fft.NextSmooth(1010)), func(b *testing.B) { benchFFTConv1d(b, fft.NextSmooth(1010)) })
+}
+
+func benchFFTConv1d(b *testing.B, m int) {
 	be := cpu.New()
 	r := rand.New(rand.NewPCG(3, 4))
 	B, C, L, k := 32, 64, 1000, 11
@@ -104,7 +112,7 @@ func BenchmarkFFTConv1dK11(b *testing.B) {
 	j := autograd.Const(exchange(be, k))
 	b.ResetTimer()
 	for b.Loop() {
-		loss := autograd.Sum(fftConv1d(x, w, j), false)
+		loss := autograd.Sum(fftConv1d(x, w, j, m), false)
 		autograd.Backward(loss)
 		autograd.Release(loss)
 		x.ZeroGrad()

@@ -9,19 +9,22 @@ import (
 
 // Convolutions on the CPU.
 //
-// General convolutions use im2col + GEMM: for every (sample, group) the
-// receptive fields are unrolled into a column matrix col [Cg·KH·KW][OH·OW]
-// and
+// General convolutions are GEMMs over the im2col matrix col [Cg·KH·KW][OH·OW]
+// of each (sample, group):
 //
 //	forward:         y_g  = W_g · col                 (W_g [Kg][Cg·KH·KW])
 //	backward data:   dcol = W_gᵀ · dy_g, dx = col2im(dcol)
 //	backward filter: dW_g += dy_g · colᵀ  (summed over the batch)
 //
-// The (sample, group) tasks run in parallel, each worker reusing a scratch
-// column buffer from a sync.Pool; the GEMM itself then runs single-threaded.
-// 1×1 stride-1 unpadded convolutions use the input as col directly.
-// Depthwise convolutions (Groups == C == K) use direct loops, which avoid the
-// tiny GEMMs im2col would produce.
+// With at least as many (sample, group) tasks as threads, the tasks run in
+// parallel as implicit GEMMs (see implicitConv below): col is never
+// materialised, its blocks are written straight into the micro-kernel's
+// packed panels, and stride-1 backward data is a forward convolution with
+// the flipped kernel (no col2im). With fewer tasks (batch 1), col is
+// materialised in a pooled scratch buffer and the GEMM (gemm, matmul.go)
+// is split over the threads. 1×1 stride-1 unpadded convolutions use the
+// input as col directly. Depthwise convolutions (Groups == C == K) use
+// direct loops, which avoid the tiny GEMMs im2col would produce.
 
 // scratch pools float32 buffers for column matrices and accumulators.
 var scratch sync.Pool
@@ -183,6 +186,10 @@ func (be *Backend) ConvForward(p tensor.ConvParams, y, x, w tensor.Buffer) {
 	hw := p.H * p.W
 	direct := isPointwise(p)
 	tasks := p.N * G
+	if !direct && tasks >= be.threads {
+		be.implicitConv(&p, ys, xs, ws)
+		return
+	}
 	gt := 1
 	if tasks < be.threads {
 		gt = be.threads
@@ -224,6 +231,10 @@ func (be *Backend) ConvBackwardData(p tensor.ConvParams, dx, dy, w tensor.Buffer
 	hw := p.H * p.W
 	direct := isPointwise(p)
 	tasks := p.N * G
+	if !direct && tasks >= be.threads && p.SH == 1 && p.SW == 1 {
+		be.implicitBackwardData(&p, dxs, dys, ws)
+		return
+	}
 	gt := 1
 	if tasks < be.threads {
 		gt = be.threads
@@ -272,6 +283,10 @@ func (be *Backend) ConvBackwardFilter(p tensor.ConvParams, dw, x, dy tensor.Buff
 	hw := p.H * p.W
 	direct := isPointwise(p)
 	tasks := p.N * G
+	if !direct && tasks >= be.threads {
+		be.implicitBackwardFilter(&p, out, xs, dys)
+		return
+	}
 	gt := 1
 	if tasks < be.threads {
 		gt = be.threads
@@ -466,4 +481,412 @@ func (be *Backend) dwBackwardFilter(p *tensor.ConvParams, dws, xs, dys []float32
 			}
 		}
 	})
+}
+
+// Implicit GEMM. The im2col matrix is never materialised: its blocks are
+// written straight into the packed panel layout of the SGEMM micro-kernel
+// (see sgemm.go), so each element of x is expanded once, into cache, and
+// the micro-kernel consumes it from there.
+//
+//	forward:         y_g[Kg × OHW] = W_g[Kg × Cg·KH·KW] · col
+//	backward data:   for stride 1, a forward convolution of dy with the
+//	                 flipped, transposed kernel (no col2im)
+//	backward filter: dW_g[Kg × KH·KW·Cg] += dy_g · colᵀ, with colᵀ packed
+//	                 from a channels-last copy of x (contiguous channel runs)
+
+// convNB is the number of GEMM columns packed per block (a multiple of every
+// micro-kernel's nr): kc·convNB floats stay in L2.
+const convNB = 384
+
+// packWeights packs W_g [m × k] (row-major, rows of length k at w[wOff:])
+// into micro-panels: for each kc block starting at pc, panel ir holds
+// element (p, i) at out[pc·mPad + ir·kb + p·mr + i], zero-padded to mPad
+// rows.
+func packWeights(kn *sgemmKernel, w []float32, wOff, m, k int, out []float32) {
+	mr := kn.mr
+	mPad := (m + mr - 1) / mr * mr
+	for pc := 0; pc < k; pc += kn.kc {
+		kb := min(kn.kc, k-pc)
+		for ir := 0; ir < mPad; ir += mr {
+			d := out[pc*mPad+ir*kb : pc*mPad+ir*kb+kb*mr]
+			for i := 0; i < mr; i++ {
+				if ir+i >= m {
+					for p := 0; p < kb; p++ {
+						d[p*mr+i] = 0
+					}
+					continue
+				}
+				src := w[wOff+(ir+i)*k+pc : wOff+(ir+i)*k+pc+kb]
+				for p, v := range src {
+					d[p*mr+i] = v
+				}
+			}
+		}
+	}
+}
+
+// panelRow writes one row of a packed block of nr-column panels (kb rows
+// per panel) left to right, splitting runs at panel boundaries.
+type panelRow struct {
+	dst    []float32
+	kb, nr int
+	at     int // index in dst of the next column
+	left   int // columns left in the current panel
+}
+
+func newPanelRow(dst []float32, p, kb, nr int) panelRow {
+	return panelRow{dst: dst, kb: kb, nr: nr, at: p * nr, left: nr}
+}
+
+// put appends src.
+func (w *panelRow) put(src []float32) {
+	for len(src) > 0 {
+		n := min(w.left, len(src))
+		copy(w.dst[w.at:w.at+n], src[:n])
+		src = src[n:]
+		w.advance(n)
+	}
+}
+
+// zero appends n zeros.
+func (w *panelRow) zero(n int) {
+	for n > 0 {
+		m := min(w.left, n)
+		clear(w.dst[w.at : w.at+m])
+		n -= m
+		w.advance(m)
+	}
+}
+
+func (w *panelRow) advance(n int) {
+	w.at += n
+	w.left -= n
+	if w.left == 0 {
+		w.at += (w.kb - 1) * w.nr
+		w.left = w.nr
+	}
+}
+
+// finish zero-pads the last panel.
+func (w *panelRow) finish() {
+	if w.left != w.nr {
+		w.zero(w.left)
+	}
+}
+
+// microTile runs the micro-kernel for one mr×nr tile of C at c[co] (row
+// stride ldc) with mm×nn valid entries, through the scratch tile at edges.
+func microTile(kn *sgemmKernel, kb int, a, b []float32, c []float32, co, ldc, mm, nn int, beta float32, tile []float32) {
+	if mm == kn.mr && nn == kn.nr {
+		_ = c[co+(mm-1)*ldc+nn-1]
+		kn.fn(kb, &a[0], &b[0], &c[co], ldc, beta)
+		return
+	}
+	nr := kn.nr
+	kn.fn(kb, &a[0], &b[0], &tile[0], nr, 0)
+	for i := 0; i < mm; i++ {
+		crow := c[co+i*ldc : co+i*ldc+nn]
+		trow := tile[i*nr : i*nr+nn]
+		if beta == 0 {
+			copy(crow, trow)
+		} else {
+			for j, t := range trow {
+				crow[j] = t + beta*crow[j]
+			}
+		}
+	}
+}
+
+// colRow writes col[r][o0:o0+n] of the im2col matrix of x (one group, cg
+// planes), r = (c, kh, kw), through w; row is scratch of n floats for
+// strided convolutions.
+func colRow(p *tensor.ConvParams, x []float32, c, kh, kw, o0, n int, w *panelRow, row []float32) {
+	H, W, OW := p.H, p.W, p.OW
+	off := kw*p.DW - p.PW
+	lo, hi := validRange(off, p.SW, W, OW)
+	xc := x[c*H*W : (c+1)*H*W]
+	oh := o0 / OW
+	ow0 := o0 - oh*OW
+	ih := oh*p.SH + kh*p.DH - p.PH
+	for n > 0 {
+		ow1 := min(OW, ow0+n)
+		n -= ow1 - ow0
+		l, h := max(lo, ow0), min(hi, ow1)
+		switch {
+		case ih < 0 || ih >= H || l >= h:
+			w.zero(ow1 - ow0)
+		case p.SW == 1:
+			w.zero(l - ow0)
+			w.put(xc[ih*W+l+off : ih*W+h+off])
+			w.zero(ow1 - h)
+		default:
+			w.zero(l - ow0)
+			src := xc[ih*W : (ih+1)*W]
+			iw := l*p.SW + off
+			d := row[:h-l]
+			for i := range d {
+				d[i] = src[iw]
+				iw += p.SW
+			}
+			w.put(d)
+			w.zero(ow1 - h)
+		}
+		ow0 = 0
+		ih += p.SH
+	}
+	w.finish()
+}
+
+// convScratch holds one worker's buffers for the implicit GEMM.
+type convScratch struct {
+	b, row, tile, xt, a []float32
+}
+
+func newConvScratch(kn *sgemmKernel, xt, a int) *convScratch {
+	return &convScratch{
+		b:    alignedFloats(kn.kc * convNB),
+		row:  make([]float32, convNB),
+		tile: alignedFloats(kn.mr * kn.nr),
+		xt:   make([]float32, xt),
+		a:    alignedFloats(a),
+	}
+}
+
+// implicitForward computes y [kg × OH·OW] (at y[yOff:], row stride OH·OW)
+// = W_g · im2col(x) for one (sample, group), x holding its cg planes and
+// apack the packed W_g (packWeights).
+func implicitForward(kn *sgemmKernel, p *tensor.ConvParams, apack, x []float32, cg, kg int, y []float32, yOff int, s *convScratch) {
+	mr, nr := kn.mr, kn.nr
+	mPad := (kg + mr - 1) / mr * mr
+	kk := p.KH * p.KW
+	ckk := cg * kk
+	ohw := p.OH * p.OW
+	for jc := 0; jc < ohw; jc += convNB {
+		nb := min(convNB, ohw-jc)
+		for pc := 0; pc < ckk; pc += kn.kc {
+			kb := min(kn.kc, ckk-pc)
+			for pp := 0; pp < kb; pp++ {
+				r := pc + pp
+				c, rem := r/kk, r%kk
+				w := newPanelRow(s.b, pp, kb, nr)
+				colRow(p, x, c, rem/p.KW, rem%p.KW, jc, nb, &w, s.row)
+			}
+			beta := float32(0)
+			if pc > 0 {
+				beta = 1
+			}
+			ab := apack[pc*mPad:]
+			for jr := 0; jr < nb; jr += nr {
+				bp := s.b[jr*kb:]
+				for ir := 0; ir < kg; ir += mr {
+					microTile(kn, kb, ab[ir*kb:], bp, y, yOff+ir*ohw+jc+jr, ohw, min(mr, kg-ir), min(nr, nb-jr), beta, s.tile)
+				}
+			}
+		}
+	}
+}
+
+// implicitFilter adds dy_g · colᵀ into acc [kg × KH·KW·cg] (columns ordered
+// (kh, kw, c)) for one (sample, group): xt is x's cg planes channels-last
+// [H][W][cg], dy the group's kg rows of OH·OW.
+func implicitFilter(kn *sgemmKernel, p *tensor.ConvParams, xt []float32, cg, kg int, dy []float32, dyOff int, acc []float32, s *convScratch) {
+	mr, nr := kn.mr, kn.nr
+	mPad := (kg + mr - 1) / mr * mr
+	ncol := p.KH * p.KW * cg
+	ohw := p.OH * p.OW
+	for pc := 0; pc < ohw; pc += kn.kc {
+		kb := min(kn.kc, ohw-pc)
+		// pack dy_g[:, pc:pc+kb] as the A panels.
+		for ir := 0; ir < mPad; ir += mr {
+			d := s.a[ir*kb : ir*kb+kb*mr]
+			for i := 0; i < mr; i++ {
+				if ir+i >= kg {
+					for q := 0; q < kb; q++ {
+						d[q*mr+i] = 0
+					}
+					continue
+				}
+				src := dy[dyOff+(ir+i)*ohw+pc : dyOff+(ir+i)*ohw+pc+kb]
+				for q, v := range src {
+					d[q*mr+i] = v
+				}
+			}
+		}
+		for jc := 0; jc < ncol; jc += convNB {
+			nb := min(convNB, ncol-jc)
+			for pp := 0; pp < kb; pp++ {
+				o := pc + pp
+				oh, ow := o/p.OW, o%p.OW
+				ih0, iw0 := oh*p.SH-p.PH, ow*p.SW-p.PW
+				w := newPanelRow(s.b, pp, kb, nr)
+				khkw, c0 := jc/cg, jc%cg
+				kh, kw := khkw/p.KW, khkw%p.KW
+				for t := jc; t < jc+nb; {
+					run := min(cg-c0, jc+nb-t)
+					t += run
+					ih, iw := ih0+kh*p.DH, iw0+kw*p.DW
+					if ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+						w.zero(run)
+					} else {
+						at := (ih*p.W+iw)*cg + c0
+						w.put(xt[at : at+run])
+					}
+					c0 = 0
+					if kw++; kw == p.KW {
+						kw = 0
+						kh++
+					}
+				}
+				w.finish()
+			}
+			for jr := 0; jr < nb; jr += nr {
+				bp := s.b[jr*kb:]
+				for ir := 0; ir < kg; ir += mr {
+					microTile(kn, kb, s.a[ir*kb:], bp, acc, ir*ncol+jc+jr, ncol, min(mr, kg-ir), min(nr, nb-jr), 1, s.tile)
+				}
+			}
+		}
+	}
+}
+
+// toChannelsLast writes x [cg][hw] as xt [hw][cg].
+func toChannelsLast(x []float32, cg, hw int, xt []float32) {
+	const blk = 64
+	for c0 := 0; c0 < cg; c0 += blk {
+		c1 := min(c0+blk, cg)
+		for i0 := 0; i0 < hw; i0 += blk {
+			i1 := min(i0+blk, hw)
+			for c := c0; c < c1; c++ {
+				src := x[c*hw+i0 : c*hw+i1]
+				for i, v := range src {
+					xt[(i0+i)*cg+c] = v
+				}
+			}
+		}
+	}
+}
+
+var convScratchPool sync.Pool
+
+// getConvScratch returns worker buffers with room for xt and a floats.
+func getConvScratch(kn *sgemmKernel, xt, a int) *convScratch {
+	if v := convScratchPool.Get(); v != nil {
+		s := v.(*convScratch)
+		if len(s.b) == kn.kc*convNB && len(s.tile) == kn.mr*kn.nr {
+			if len(s.xt) < xt {
+				s.xt = make([]float32, xt)
+			}
+			if len(s.a) < a {
+				s.a = alignedFloats(a)
+			}
+			return s
+		}
+	}
+	return newConvScratch(kn, xt, a)
+}
+
+// implicitConv runs the forward convolution as an implicit GEMM, parallel
+// over (sample, group).
+func (be *Backend) implicitConv(p *tensor.ConvParams, ys, xs, ws []float32) {
+	kn := bestKernel
+	G := p.Groups
+	cg, kg := p.C/G, p.K/G
+	ckk := cg * p.KH * p.KW
+	mPad := (kg + kn.mr - 1) / kn.mr * kn.mr
+	apack := getScratch(G * mPad * ckk)
+	defer putScratch(apack)
+	for g := 0; g < G; g++ {
+		packWeights(kn, ws, g*kg*ckk, kg, ckk, (*apack)[g*mPad*ckk:])
+	}
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	be.parallel(p.N*G, 1, func(lo, hi int) {
+		s := getConvScratch(kn, 0, 0)
+		defer convScratchPool.Put(s)
+		for t := lo; t < hi; t++ {
+			n, g := t/G, t%G
+			xo := (n*p.C + g*cg) * hw
+			implicitForward(kn, p, (*apack)[g*mPad*ckk:], xs[xo:xo+cg*hw], cg, kg, ys, (n*p.K+g*kg)*ohw, s)
+		}
+	})
+}
+
+// implicitBackwardData computes dx for a stride-1 convolution as the forward
+// convolution of dy with the kernel flipped in space and transposed in
+// channels: padding d(k-1)-p before each axis, output size H×W.
+func (be *Backend) implicitBackwardData(p *tensor.ConvParams, dxs, dys, ws []float32) {
+	G := p.Groups
+	cg, kg := p.C/G, p.K/G
+	kk := p.KH * p.KW
+	wf := getScratch(len(ws[:p.K*cg*kk]))
+	defer putScratch(wf)
+	for g := 0; g < G; g++ {
+		for k := 0; k < kg; k++ {
+			for c := 0; c < cg; c++ {
+				src := ws[((g*kg+k)*cg+c)*kk : ((g*kg+k)*cg+c+1)*kk]
+				dst := (*wf)[((g*cg+c)*kg+k)*kk : ((g*cg+c)*kg+k+1)*kk]
+				for i, v := range src {
+					dst[kk-1-i] = v
+				}
+			}
+		}
+	}
+	q := tensor.ConvParams{N: p.N, C: p.K, H: p.OH, W: p.OW, K: p.C, Groups: G,
+		KH: p.KH, KW: p.KW, SH: 1, SW: 1, DH: p.DH, DW: p.DW,
+		PH: p.DH*(p.KH-1) - p.PH, PW: p.DW*(p.KW-1) - p.PW, OH: p.H, OW: p.W}
+	be.implicitConv(&q, dxs, dys, *wf)
+}
+
+// implicitBackwardFilter computes dw as an implicit GEMM over a
+// channels-last copy of x, each worker accumulating its samples into a
+// private [K × KH·KW·Cg] buffer; the buffers are then summed and permuted
+// into dw's [K][Cg][KH][KW] layout.
+func (be *Backend) implicitBackwardFilter(p *tensor.ConvParams, dw, xs, dys []float32) {
+	kn := bestKernel
+	G := p.Groups
+	cg, kg := p.C/G, p.K/G
+	kk := p.KH * p.KW
+	ncol := kk * cg
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	mPad := (kg + kn.mr - 1) / kn.mr * kn.mr
+	tasks := p.N * G
+	workers := min(be.threads, tasks)
+	chunk := (tasks + workers - 1) / workers
+	nchunks := (tasks + chunk - 1) / chunk
+	accs := make([]*[]float32, nchunks)
+	var wg sync.WaitGroup
+	for ci := 0; ci < nchunks; ci++ {
+		wg.Add(1)
+		go func(ci int) {
+			defer wg.Done()
+			acc := getScratch(p.K * ncol)
+			clear(*acc)
+			accs[ci] = acc
+			s := getConvScratch(kn, cg*hw, mPad*kn.kc)
+			defer convScratchPool.Put(s)
+			for t := ci * chunk; t < min((ci+1)*chunk, tasks); t++ {
+				n, g := t/G, t%G
+				xo := (n*p.C + g*cg) * hw
+				toChannelsLast(xs[xo:xo+cg*hw], cg, hw, s.xt)
+				implicitFilter(kn, p, s.xt[:cg*hw], cg, kg, dys, (n*p.K+g*kg)*ohw, (*acc)[g*kg*ncol:], s)
+			}
+		}(ci)
+	}
+	wg.Wait()
+	for ci := 1; ci < nchunks; ci++ {
+		a, b := *accs[0], *accs[ci]
+		for i := range a[:p.K*ncol] {
+			a[i] += b[i]
+		}
+		putScratch(accs[ci])
+	}
+	a := *accs[0]
+	for k := 0; k < p.K; k++ {
+		for r := 0; r < kk; r++ {
+			src := a[k*ncol+r*cg : k*ncol+(r+1)*cg]
+			for c, v := range src {
+				dw[(k*cg+c)*kk+r] = v
+			}
+		}
+	}
+	putScratch(accs[0])
 }

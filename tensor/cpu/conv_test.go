@@ -130,6 +130,8 @@ var convCases = []convCase{
 	{2, 5, 3, 30, 3, 1, 1, 7, 1, 1, 1, 5, 0, 0, 15, 15},      // H>1 with 1xk kernel
 	{1, 3, 3, 3, 2, 1, 2, 2, 1, 1, 1, 1, 1, 0, 1, 0},         // top-left only
 	{2, 64, 1, 50, 64, 1, 1, 11, 1, 1, 1, 16, 0, 0, 80, 80},  // benchmark-like d16, short
+	{2, 3, 5, 6, 4, 1, 2, 3, 1, 1, 1, 1, 3, 2, 4, 3},         // stride 1, padding > d(k-1)
+	{3, 2, 1, 8, 3, 1, 1, 3, 1, 1, 1, 2, 0, 0, 6, 1},         // 1-D padding > d(k-1) before
 	{1, 64, 1, 40, 64, 64, 1, 11, 1, 1, 1, 16, 0, 0, 80, 80}, // depthwise, kernel wider than input
 }
 

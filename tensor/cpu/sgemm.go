@@ -9,24 +9,27 @@ import (
 // This file holds the blocked float32 GEMM used by the CPU backend. It
 // follows the GotoBLAS/BLIS design:
 //
-//	for jc over N in steps of nc          (columns owned by this thread)
+//	for jc over N in steps of nc          (the columns of this thread)
 //	  for pc over K in steps of kc
-//	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-column panels  (L2/L3)
+//	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-column panels  (L2)
 //	    for ic over M in steps of mc
-//	      pack alpha·op(A)[ic:ic+mc, pc:pc+kc] into mr-row panels (L2)
-//	      for jr over the B panels              (one panel stays in L1)
-//	        for ir over the A panels
+//	      pack alpha·op(A)[ic:ic+mc, pc:pc+kc] into mr-row panels
+//	      for ir over the A panels              (one A panel stays in L1)
+//	        for jr over the B panels            (streamed from L2)
 //	          micro-kernel: C[mr×nr] = A panel · B panel + beta·C
 //
+// (with aInL1 unset the two inner loops swap, keeping a B panel in L1).
 // Transposes are absorbed by the packing routines, so the micro-kernel only
 // ever sees two contiguous panels. alpha is folded into the packed A; beta is
 // applied by the micro-kernel on the first kc block (and 1 afterwards), and a
 // beta of zero never reads C, so garbage or NaN in C is ignored. Partial edge
 // tiles are computed into a small scratch tile from zero-padded panels and
-// merged into C by scalar code.
+// merged into C by scalar code. A large GEMM is split over threads by rows or
+// columns of C; a batch of GEMMs is spread over the threads.
 //
-// The micro-kernels are selected at start-up from the CPU features: AVX-512
-// (8×48), AVX2+FMA (6×16) or a portable Go kernel (4×4).
+// The micro-kernel is chosen at start-up from the CPU features: AVX-512F
+// (8×48), AVX2+FMA (6×16), else a portable Go kernel (4×4); see
+// supportedKernels.
 
 // sgemmMicro computes the mr×nr tile C = Apanel·Bpanel + beta·C, where the
 // A panel is k×mr (mr floats per k step), the B panel is k×nr and C is
@@ -42,7 +45,7 @@ type transposer func(dst *float32, ldd int, src *float32, lds int)
 type sgemmKernel struct {
 	name       string
 	mr, nr     int // micro-tile size
-	kc, mc, nc int // cache blocks; mc is a multiple of mr, nc of nr
+	kc, mc, nc int // cache blocks (elements of K, M and N)
 	fn         sgemmMicro
 	// aInL1 swaps the two innermost loops: each A micro-panel stays in L1
 	// while the B block streams from L2 (instead of a B micro-panel in L1).
@@ -74,8 +77,8 @@ func (kn *sgemmKernel) getBufs() *sgemmBufs {
 		return v.(*sgemmBufs)
 	}
 	return &sgemmBufs{
-		a:    alignedFloats(kn.mc * kn.kc),
-		b:    alignedFloats(kn.kc * kn.nc),
+		a:    alignedFloats((kn.mc + kn.mr - 1) / kn.mr * kn.mr * kn.kc),
+		b:    alignedFloats(kn.kc * ((kn.nc + kn.nr - 1) / kn.nr * kn.nr)),
 		tile: alignedFloats(kn.mr * kn.nr),
 	}
 }
@@ -128,20 +131,26 @@ func sgemm(kn *sgemmKernel, g *sgemmArgs, threads int) {
 		g.beta = 0 // normalise -0 so the kernels can test the bits
 	}
 	if threads > 1 && m*n*k >= sgemmParallelMin {
-		// Split the larger of M and N into per-thread slabs aligned to
-		// the micro-tile; each thread packs its own panels.
+		// Split M or N into per-thread slabs aligned to the micro-tile;
+		// each thread packs its own panels, so splitting M repeats the
+		// packing of B and splitting N that of A. Pick the split with the
+		// smaller per-thread cost.
 		mt, nt := (m+kn.mr-1)/kn.mr, (n+kn.nr-1)/kn.nr
+		wm, wn := min(threads, mt), min(threads, nt)
+		rows := (mt + wm - 1) / wm * kn.mr
+		cols := (nt + wn - 1) / wn * kn.nr
+		const packCost = 32 // flops per packed element, roughly
+		costM := 2*min(rows, m)*n*k + packCost*(k*n+min(rows, m)*k*((n+kn.nc-1)/kn.nc))
+		costN := 2*m*min(cols, n)*k + packCost*(k*min(cols, n)+m*k*((min(cols, n)+kn.nc-1)/kn.nc))
 		gp := *g // only this copy escapes into the goroutines
-		if nt >= mt && nt >= 2 {
-			w := min(threads, nt)
-			parallelFor(w, nt, (nt+w-1)/w, func(lo, hi int) {
+		switch {
+		case wn >= 2 && (costN <= costM || wm < 2):
+			parallelFor(wn, nt, (nt+wn-1)/wn, func(lo, hi int) {
 				sgemmSerial(kn, &gp, 0, m, lo*kn.nr, min(hi*kn.nr, n))
 			})
 			return
-		}
-		if mt >= 2 {
-			w := min(threads, mt)
-			parallelFor(w, mt, (mt+w-1)/w, func(lo, hi int) {
+		case wm >= 2:
+			parallelFor(wm, mt, (mt+wm-1)/wm, func(lo, hi int) {
 				sgemmSerial(kn, &gp, lo*kn.mr, min(hi*kn.mr, m), 0, n)
 			})
 			return
@@ -327,63 +336,47 @@ func packB(tr transposer, dst []float32, g *sgemmArgs, p0, kb, j0, nb, nr int) {
 	}
 }
 
-// genericMicro4x4 is the portable 4×4 micro-kernel.
+// genericMicro4x4 is the portable 4×4 micro-kernel. It makes two passes
+// over k, two rows each, so that the accumulators fit in registers.
 func genericMicro4x4(k int, a, b, c *float32, ldc int, beta float32) {
 	as := unsafe.Slice(a, 4*k)
 	bs := unsafe.Slice(b, 4*k)
-	var c00, c01, c02, c03 float32
-	var c10, c11, c12, c13 float32
-	var c20, c21, c22, c23 float32
-	var c30, c31, c32, c33 float32
-	for p := 0; p < k; p++ {
-		ap := as[4*p : 4*p+4 : 4*p+4]
-		bp := bs[4*p : 4*p+4 : 4*p+4]
-		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
-		a0 := ap[0]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		a1 := ap[1]
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		a2 := ap[2]
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		a3 := ap[3]
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
-	}
 	cs := unsafe.Slice(c, 3*ldc+4)
-	r0, r1, r2, r3 := cs[0:4:4], cs[ldc:ldc+4:ldc+4], cs[2*ldc:2*ldc+4:2*ldc+4], cs[3*ldc:3*ldc+4:3*ldc+4]
-	if beta != 0 {
-		c00 += beta * r0[0]
-		c01 += beta * r0[1]
-		c02 += beta * r0[2]
-		c03 += beta * r0[3]
-		c10 += beta * r1[0]
-		c11 += beta * r1[1]
-		c12 += beta * r1[2]
-		c13 += beta * r1[3]
-		c20 += beta * r2[0]
-		c21 += beta * r2[1]
-		c22 += beta * r2[2]
-		c23 += beta * r2[3]
-		c30 += beta * r3[0]
-		c31 += beta * r3[1]
-		c32 += beta * r3[2]
-		c33 += beta * r3[3]
+	for r := 0; r < 4; r += 2 {
+		var c00, c01, c02, c03 float32
+		var c10, c11, c12, c13 float32
+		ap, bp := as[r:], bs
+		for len(ap) >= 2 && len(bp) >= 4 {
+			b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+			a0, a1 := ap[0], ap[1]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			if len(ap) < 4 {
+				break
+			}
+			ap, bp = ap[4:], bp[4:]
+		}
+		r0 := cs[r*ldc : r*ldc+4 : r*ldc+4]
+		r1 := cs[(r+1)*ldc : (r+1)*ldc+4 : (r+1)*ldc+4]
+		if beta != 0 {
+			c00 += beta * r0[0]
+			c01 += beta * r0[1]
+			c02 += beta * r0[2]
+			c03 += beta * r0[3]
+			c10 += beta * r1[0]
+			c11 += beta * r1[1]
+			c12 += beta * r1[2]
+			c13 += beta * r1[3]
+		}
+		r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+		r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
 	}
-	r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
-	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
-	r2[0], r2[1], r2[2], r2[3] = c20, c21, c22, c23
-	r3[0], r3[1], r3[2], r3[3] = c30, c31, c32, c33
 }
 
 // genericKernel is the portable kernel, used where no assembly kernel

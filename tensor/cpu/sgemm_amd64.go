@@ -10,15 +10,6 @@ func sgemmKernel6x16AVX2(k int, a, b, c *float32, ldc int, beta float32)
 //go:noescape
 func sgemmKernel8x48AVX512(k int, a, b, c *float32, ldc int, beta float32)
 
-//go:noescape
-func sgemmKernel12x32AVX512(k int, a, b, c *float32, ldc int, beta float32)
-
-//go:noescape
-func sgemmKernel14x32AVX512(k int, a, b, c *float32, ldc int, beta float32)
-
-//go:noescape
-func sgemmKernel6x64AVX512(k int, a, b, c *float32, ldc int, beta float32)
-
 // transpose8x8AVX sets dst[r*ldd+c] = src[c*lds+r] for r, c < 8.
 //
 //go:noescape
@@ -56,40 +47,26 @@ func cpuFeatures() (avx2fma, avx512 bool) {
 }
 
 var (
+	// avx2Kernel: 12 ymm accumulators. A 6×256 A panel (6 KiB) stays in
+	// L1 while 256×16 B panels stream from a 256×2048 block in L2.
 	avx2Kernel = &sgemmKernel{
 		name: "avx2-6x16",
 		mr:   6, nr: 16,
 		kc: 256, mc: 144, nc: 2048,
-		tr: transpose8x8AVX,
-		fn: sgemmKernel6x16AVX2,
+		aInL1: true,
+		tr:    transpose8x8AVX,
+		fn:    sgemmKernel6x16AVX2,
 	}
+	// avx512Kernel: 24 zmm accumulators. An 8×256 A panel (8 KiB) stays
+	// in L1 while 256×48 B panels stream from a 256×1536 block (1.5 MiB)
+	// in L2.
 	avx512Kernel = &sgemmKernel{
 		name: "avx512-8x48",
 		mr:   8, nr: 48,
 		kc: 256, mc: 128, nc: 1536,
-		tr: transpose8x8AVX,
-		fn: sgemmKernel8x48AVX512,
-	}
-	avx512Kernel12 = &sgemmKernel{
-		name: "avx512-12x32",
-		mr:   12, nr: 32,
-		kc: 256, mc: 144, nc: 1536,
-		tr: transpose8x8AVX,
-		fn: sgemmKernel12x32AVX512,
-	}
-	avx512Kernel14 = &sgemmKernel{
-		name: "avx512-14x32",
-		mr:   14, nr: 32,
-		kc: 256, mc: 140, nc: 1536,
-		tr: transpose8x8AVX,
-		fn: sgemmKernel14x32AVX512,
-	}
-	avx512Kernel6 = &sgemmKernel{
-		name: "avx512-6x64",
-		mr:   6, nr: 64,
-		kc: 256, mc: 144, nc: 1536,
-		tr: transpose8x8AVX,
-		fn: sgemmKernel6x64AVX512,
+		aInL1: true,
+		tr:    transpose8x8AVX,
+		fn:    sgemmKernel8x48AVX512,
 	}
 )
 
@@ -101,7 +78,7 @@ func supportedKernels() []*sgemmKernel {
 		ks = append(ks, avx2Kernel)
 	}
 	if avx512 {
-		ks = append(ks, avx512Kernel12, avx512Kernel14, avx512Kernel6, avx512Kernel)
+		ks = append(ks, avx512Kernel)
 	}
 	return ks
 }

@@ -181,21 +181,27 @@ func TestGemmKernels(t *testing.T) {
 // (several kc, mc and nc blocks and their edges) runs on small shapes.
 func TestGemmBlocking(t *testing.T) {
 	for _, base := range supportedKernels() {
-		kn := &sgemmKernel{name: base.name + "-tiny", mr: base.mr, nr: base.nr,
-			kc: 5, mc: 2 * base.mr, nc: 3 * base.nr, fn: base.fn, tr: base.tr}
-		t.Run(kn.name, func(t *testing.T) {
-			for _, s := range [][3]int{{3 * kn.mr, 4 * kn.nr, 16}, {2*kn.mr + 1, 7*kn.nr - 1, 11}, {kn.mr + 3, kn.nr + 5, 23}} {
-				for tr := 0; tr < 4; tr++ {
-					for _, beta := range []float32{0, 0.5} {
-						tc := gemmCase{ta: tr&1 != 0, tb: tr&2 != 0, batch: 1, m: s[0], n: s[1], k: s[2],
-							alpha: 1.25, beta: beta, sa: -1, sb: -1, sc: -1}
-						checkGemm(t, kn, tc, 1)
-						checkGemm(t, kn, tc, 2)
-					}
+		for _, inL1 := range []bool{false, true} {
+			kn := &sgemmKernel{name: fmt.Sprintf("%s-tiny-aInL1=%v", base.name, inL1), mr: base.mr, nr: base.nr,
+				kc: 10, mc: 2 * base.mr, nc: 3*base.nr - 1, aInL1: inL1, fn: base.fn, tr: base.tr}
+			testBlocking(t, kn)
+		}
+	}
+}
+
+func testBlocking(t *testing.T, kn *sgemmKernel) {
+	t.Run(kn.name, func(t *testing.T) {
+		for _, s := range [][3]int{{3 * kn.mr, 4 * kn.nr, 16}, {2*kn.mr + 1, 7*kn.nr - 1, 11}, {kn.mr + 3, kn.nr + 5, 23}, {20, 20, 31}} {
+			for tr := 0; tr < 4; tr++ {
+				for _, beta := range []float32{0, 0.5} {
+					tc := gemmCase{ta: tr&1 != 0, tb: tr&2 != 0, batch: 1, m: s[0], n: s[1], k: s[2],
+						alpha: 1.25, beta: beta, sa: -1, sb: -1, sc: -1}
+					checkGemm(t, kn, tc, 1)
+					checkGemm(t, kn, tc, 2)
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // TestGemmDefault checks the gemm entry point with the selected kernel.

@@ -2,6 +2,9 @@ package cpu
 
 import (
 	"fmt"
+	"math/bits"
+	"sync"
+	"unsafe"
 
 	"github.com/dash-go/dash/internal/fft"
 	"github.com/dash-go/dash/tensor"
@@ -88,20 +91,18 @@ func (be *Backend) IRFFT2(dst, src tensor.Buffer, batch, h, w int) {
 // so that tests can force either path.
 var contractGEMMMin = 2048
 
-// contractBudget is the number of float32 of packed operands one frequency
-// block of the GEMM path aims to fit (about 1 MiB).
-const contractBudget = 1 << 18
-
 // contract describes ComplexContract as one complex GEMM per frequency:
 // C_f[m][n] = Σ_k A_f[m][k]·op(B_f[k][n]) with op = conj when conj is set.
 // Element (m, k) of A_f is complex element (m·sAm + k·sAk)·F + f of a, element
 // (k, n) of B_f is (k·sBk + n·sBn)·F + f of b, and C is dst [M][N][F].
 type contract struct {
-	M, N, K, F           int
-	sAm, sAk, sBk, sBn   int
-	conj                 bool
-	a, b, c              []float32
-	threads, perF, block int
+	M, N, K, F         int
+	sAm, sAk, sBk, sBn int
+	conj               bool
+	a, b, c            []float32
+	threads            int
+	expandA            bool // gemm path: expand A (else B) to 2×2 real form
+	sa, sb, sc         int  // gemm path: packed sizes of A, B, C
 }
 
 // ComplexContract contracts interleaved complex tensors over channels for
@@ -142,8 +143,65 @@ func (be *Backend) ComplexContract(mode tensor.ContractMode, dst, a, b tensor.Bu
 		cs.direct(be)
 		return
 	}
-	cs.gemm(be)
+	cs.gemm(be, na, nb, nc)
 }
+
+// scratchCache is a small free list of float32 buffers. Unlike sync.Pool it
+// survives garbage collections and never misses a buffer parked on another
+// P, so steady-state calls allocate nothing.
+type scratchCache struct {
+	mu   sync.Mutex
+	free []*[]float32
+}
+
+// maxCached bounds the number of idle buffers a scratchCache keeps.
+const maxCached = 16
+
+// get returns a buffer of length n, reusing the smallest idle one that fits.
+func (c *scratchCache) get(n int) *[]float32 {
+	c.mu.Lock()
+	best := -1
+	for i, b := range c.free {
+		if cap(*b) >= n && (best < 0 || cap(*b) < cap(*c.free[best])) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		b := c.free[best]
+		c.free = append(c.free[:best], c.free[best+1:]...)
+		c.mu.Unlock()
+		*b = (*b)[:n]
+		return b
+	}
+	c.mu.Unlock()
+	s := make([]float32, n)
+	return &s
+}
+
+// put returns a buffer; when the list is full the smallest idle buffer is
+// dropped.
+func (c *scratchCache) put(b *[]float32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.free) < maxCached {
+		c.free = append(c.free, b)
+		return
+	}
+	small := 0
+	for i, f := range c.free {
+		if cap(*f) < cap(*c.free[small]) {
+			small = i
+		}
+	}
+	if cap(*b) > cap(*c.free[small]) {
+		c.free[small] = b
+	}
+}
+
+// specScratch holds ComplexContract's scratch: the frequency-major copies of
+// its operands (one buffer per call; the three modes of one problem need the
+// same size) and each thread's packed per-frequency matrices.
+var specScratch scratchCache
 
 // directBlock is the number of frequencies one direct-loop task handles.
 const directBlock = 64
@@ -197,86 +255,165 @@ func (cs *contract) direct(be *Backend) {
 	})
 }
 
-// gemm computes the contraction as one real GEMM per frequency:
-// [Cr | Ci] (M×2N) = [Ar | Ai] (M×2K) · [[Br, Bi], [-Bi, Br]] (2K×2N), with
-// Bi negated for conj. Frequencies are processed in blocks, each block
-// packed into pooled scratch, the blocks spread over the threads.
-func (cs *contract) gemm(be *Backend) {
+// gemm computes the contraction as one real GEMM per frequency. The
+// operands are first transposed to frequency-major order ([F][rows], cache
+// blocked), so that every frequency's matrices are contiguous and cache
+// resident; per frequency, the smaller of the two complex operands is
+// expanded to its real 2×2 block form and the other split into real and
+// imaginary planes:
+//
+//	M ≤ N: [Cr; Ci] (2M×N)  = [[Ar, -Ai], [Ai, Ar]] (2M×2K) · [Br; Bi] (2K×N)
+//	M > N: [Cr | Ci] (M×2N) = [Ar | Ai] (M×2K) · [[Br, Bi], [-Bi, Br]] (2K×2N)
+//
+// with Bi negated for conj. The frequency-major result is transposed back.
+// All scratch comes from a pool.
+func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 	M, N, K, F := cs.M, cs.N, cs.K, cs.F
-	cs.perF = 2*M*K + 4*K*N + 2*M*N
-	fb := max(1, min(32, contractBudget/cs.perF))
-	if per := (F + cs.threads - 1) / cs.threads; fb > per {
-		fb = max(1, per)
+	cs.expandA = M <= N
+	if cs.expandA {
+		cs.sa, cs.sb, cs.sc = 4*M*K, 2*K*N, 2*M*N
+	} else {
+		cs.sa, cs.sb, cs.sc = 2*M*K, 4*K*N, 2*M*N
 	}
-	cs.block = fb
-	nblk := (F + fb - 1) / fb
-	be.parallel(nblk, 1, func(lo, hi int) {
-		sp := getScratch(cs.perF * fb)
-		s := *sp
-		for blk := lo; blk < hi; blk++ {
-			f0 := blk * fb
-			cs.gemmBlock(s, f0, min(fb, F-f0))
+	sp := specScratch.get((ra + rb + rc) * F * 2)
+	at, bt, ct := (*sp)[:ra*F*2], (*sp)[ra*F*2:(ra+rb)*F*2], (*sp)[(ra+rb)*F*2:(ra+rb+rc)*F*2]
+	be.transposeComplex(at, cs.a, ra, F)
+	be.transposeComplex(bt, cs.b, rb, F)
+	perF := cs.sa + cs.sb + cs.sc
+	be.parallel(F, 1, func(lo, hi int) {
+		fp := specScratch.get(perF)
+		s := *fp
+		for f := lo; f < hi; f++ {
+			cs.gemmFreq(s, at[f*ra*2:(f+1)*ra*2], bt[f*rb*2:(f+1)*rb*2], ct[f*rc*2:(f+1)*rc*2])
 		}
-		putScratch(sp)
+		specScratch.put(fp)
 	})
+	be.transposeComplex(cs.c, ct, F, rc)
+	specScratch.put(sp)
 }
 
-func (cs *contract) gemmBlock(s []float32, f0, fb int) {
-	M, N, K, F := cs.M, cs.N, cs.K, cs.F
-	sa, sb, sc := 2*M*K, 4*K*N, 2*M*N
-	ap := s[:fb*sa]
-	bp := s[fb*sa : fb*(sa+sb)]
-	cp := s[fb*(sa+sb) : fb*(sa+sb+sc)]
-	a, b, c := cs.a, cs.b, cs.c
-	// pack A: ap[j][m][k] = Ar, ap[j][m][K+k] = Ai
-	for m := 0; m < M; m++ {
-		for k := 0; k < K; k++ {
-			o := ((m*cs.sAm+k*cs.sAk)*F + f0) * 2
-			src := a[o : o+2*fb]
-			d := m*2*K + k
-			for j := 0; j < fb; j++ {
-				ap[d] = src[2*j]
-				ap[d+K] = src[2*j+1]
-				d += sa
-			}
-		}
-	}
-	// pack B expanded: [[Br, Bi], [-Bi, Br]]
+// gemmFreq computes one frequency: a and b hold the frequency's complex
+// operands (element (m, k) of A at m·sAm + k·sAk, (k, n) of B at
+// k·sBk + n·sBn), c receives C [M][N] interleaved.
+func (cs *contract) gemmFreq(s, a, b, c []float32) {
+	M, N, K := cs.M, cs.N, cs.K
+	sa, sb := cs.sa, cs.sb
+	ap, bp, cp := s[:sa], s[sa:sa+sb], s[sa+sb:sa+sb+cs.sc]
 	sign := float32(1)
 	if cs.conj {
 		sign = -1
 	}
-	for k := 0; k < K; k++ {
-		for n := 0; n < N; n++ {
-			o := ((k*cs.sBk+n*cs.sBn)*F + f0) * 2
-			src := b[o : o+2*fb]
-			d := k*2*N + n
-			e := (K+k)*2*N + n
-			for j := 0; j < fb; j++ {
-				br, bi := src[2*j], sign*src[2*j+1]
-				bp[d] = br
-				bp[d+N] = bi
-				bp[e] = -bi
-				bp[e+N] = br
-				d += sb
-				e += sb
-			}
-		}
-	}
-	gemmBatch(bestKernel, false, false, fb, M, 2*N, 2*K, 1, ap, 0, sa, bp, 0, sb, 0, cp, 0, sc, 1)
-	// scatter C: dst[m][n][f] = cp[j][m][n] + i·cp[j][m][N+n]
 	for m := 0; m < M; m++ {
-		for n := 0; n < N; n++ {
-			o := ((m*N+n)*F + f0) * 2
-			dst := c[o : o+2*fb]
-			q := m*2*N + n
-			for j := 0; j < fb; j++ {
-				dst[2*j] = cp[q]
-				dst[2*j+1] = cp[q+N]
-				q += sc
+		o := m * cs.sAm * 2
+		st := cs.sAk * 2
+		if cs.expandA { // [[Ar, -Ai], [Ai, Ar]], 2M×2K
+			top := ap[m*2*K : (m+1)*2*K]
+			bot := ap[(M+m)*2*K : (M+m+1)*2*K]
+			for k := 0; k < K; k++ {
+				ar, ai := a[o], a[o+1]
+				top[k], top[K+k] = ar, -ai
+				bot[k], bot[K+k] = ai, ar
+				o += st
+			}
+		} else { // [Ar | Ai], M×2K
+			row := ap[m*2*K : (m+1)*2*K]
+			for k := 0; k < K; k++ {
+				row[k], row[K+k] = a[o], a[o+1]
+				o += st
 			}
 		}
 	}
+	for k := 0; k < K; k++ {
+		o := k * cs.sBk * 2
+		st := cs.sBn * 2
+		if cs.expandA { // [Br; Bi], 2K×N
+			re := bp[k*N : (k+1)*N]
+			im := bp[(K+k)*N : (K+k+1)*N]
+			for n := 0; n < N; n++ {
+				re[n], im[n] = b[o], sign*b[o+1]
+				o += st
+			}
+		} else { // [[Br, Bi], [-Bi, Br]], 2K×2N
+			top := bp[k*2*N : (k+1)*2*N]
+			bot := bp[(K+k)*2*N : (K+k+1)*2*N]
+			for n := 0; n < N; n++ {
+				br, bi := b[o], sign*b[o+1]
+				top[n], top[N+n] = br, bi
+				bot[n], bot[N+n] = -bi, br
+				o += st
+			}
+		}
+	}
+	if cs.expandA {
+		gemmBatch(bestKernel, false, false, 1, 2*M, N, 2*K, 1, ap, 0, 0, bp, 0, 0, 0, cp, 0, 0, 1)
+		re, im := cp[:M*N], cp[M*N:2*M*N]
+		for i := range re {
+			c[2*i], c[2*i+1] = re[i], im[i]
+		}
+		return
+	}
+	gemmBatch(bestKernel, false, false, 1, M, 2*N, 2*K, 1, ap, 0, 0, bp, 0, 0, 0, cp, 0, 0, 1)
+	for m := 0; m < M; m++ {
+		row := cp[m*2*N : (m+1)*2*N]
+		out := c[m*2*N : (m+1)*2*N]
+		for n := 0; n < N; n++ {
+			out[2*n], out[2*n+1] = row[n], row[N+n]
+		}
+	}
+}
+
+// transposeTile is the edge, in complex elements, of the square tiles of
+// transposeComplex (16 complex = two cache lines per tile row).
+const transposeTile = 16
+
+// complexView reinterprets interleaved float32 pairs as complex64 (same
+// layout, alignment 4), so that a complex element moves as one 8-byte word.
+func complexView(s []float32) []complex64 {
+	if len(s) < 2 {
+		return nil
+	}
+	return unsafe.Slice((*complex64)(unsafe.Pointer(&s[0])), len(s)/2)
+}
+
+// transposeComplex writes dst [C][R] = src [R][C]ᵀ for interleaved complex
+// elements, in cache-sized tiles, parallel over tiles.
+func (be *Backend) transposeComplex(dst, src []float32, R, C int) {
+	const T = transposeTile
+	if R*C == 0 {
+		return
+	}
+	d, s := complexView(dst[:2*R*C]), complexView(src[:2*R*C])
+	tr, tc := (R+T-1)/T, (C+T-1)/T
+	// The strided side of the tile walks the row stride with the fewer
+	// trailing zero bits: power-of-two strides alias in the caches.
+	dstInner := bits.TrailingZeros(uint(R)) > bits.TrailingZeros(uint(C))
+	tile := func(r0, c0 int) {
+		r1, c1 := min(r0+T, R), min(c0+T, C)
+		if dstInner { // contiguous writes, reads strided by C
+			for c := c0; c < c1; c++ {
+				row := d[c*R+r0 : c*R+r1]
+				o := r0*C + c
+				for j := range row {
+					row[j] = s[o]
+					o += C
+				}
+			}
+			return
+		}
+		for r := r0; r < r1; r++ { // contiguous reads, writes strided by R
+			row := s[r*C+c0 : r*C+c1]
+			o := c0*R + r
+			for _, v := range row {
+				d[o] = v
+				o += R
+			}
+		}
+	}
+	be.parallel(tr*tc, 4, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			tile((t/tc)*T, (t%tc)*T)
+		}
+	})
 }
 
 // ComplexMul writes dst[idx] = a[idx]·b[idx] (b conjugated with conjB) for

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/dash-go/dash/tensor"
@@ -443,13 +444,26 @@ func TestSpectralNoAllocInHotPath(t *testing.T) {
 	a := &Buf{F: randSlice(r, B*I*F*2)}
 	w := &Buf{F: randSlice(r, O*I*F*2)}
 	y := &Buf{F: make([]float32, B*O*F*2)}
-	be.ComplexContract(tensor.ContractForward, y, a, w, B, I, O, F) // warm the pools
-	allocs := testing.AllocsPerRun(5, func() {
-		be.ComplexContract(tensor.ContractForward, y, a, w, B, I, O, F)
-	})
-	// goroutine start-up and closures allocate a little per call; nothing
-	// may scale with the problem size.
-	if allocs > 20 {
-		t.Errorf("ComplexContract: %v allocations per call", allocs)
+	run := func() { be.ComplexContract(tensor.ContractForward, y, a, w, B, I, O, F) }
+	for range 3 {
+		run() // warm the scratch caches
+	}
+	// Goroutine start-up and closures allocate a little per call; nothing
+	// may scale with the problem size (the operands alone are ~650 KB). The
+	// GEMM's sync.Pool of packing buffers can miss now and then when a
+	// worker lands on another P, so a few outliers are tolerated.
+	const reps = 20
+	big := 0
+	for range reps {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		run()
+		runtime.ReadMemStats(&m1)
+		if m1.TotalAlloc-m0.TotalAlloc > 16<<10 {
+			big++
+		}
+	}
+	if big > reps/4 {
+		t.Errorf("ComplexContract: %d of %d calls allocated more than 16 KiB", big, reps)
 	}
 }

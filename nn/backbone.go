@@ -126,6 +126,7 @@ type net struct {
 	name    string
 }
 
+// Forward checks the input's channels and runs the network.
 func (n *net) Forward(x *autograd.Var) *autograd.Var {
 	s := x.Value.Shape()
 	if len(s) != len(n.in)+1 || (n.in[0] > 0 && s[1] != n.in[0]) {
@@ -134,10 +135,17 @@ func (n *net) Forward(x *autograd.Var) *autograd.Var {
 	return n.forward(x)
 }
 
-func (n *net) SearchableConvs() []ConvSpec        { return slices.Clone(n.specs) }
+// SearchableConvs lists the searchable convs in forward order.
+func (n *net) SearchableConvs() []ConvSpec { return slices.Clone(n.specs) }
+
+// SearchableLayers maps searchable conv names to their layers.
 func (n *net) SearchableLayers() map[string]Layer { return n.layers }
-func (n *net) InputShape() []int                  { return slices.Clone(n.in) }
-func (n *net) OutputShape() []int                 { return slices.Clone(n.out) }
+
+// InputShape is the per-sample input shape (0: any size).
+func (n *net) InputShape() []int { return slices.Clone(n.in) }
+
+// OutputShape is the per-sample output shape.
+func (n *net) OutputShape() []int { return slices.Clone(n.out) }
 
 func shapeStr(s []int) string {
 	parts := make([]string, len(s))

@@ -23,6 +23,7 @@ const (
 	PadExplicit
 )
 
+// String returns "same", "causal" or "explicit".
 func (m PadMode) String() string {
 	switch m {
 	case PadSame:

@@ -75,8 +75,12 @@ func (p *PointwiseLinear) Forward(x *autograd.Var) *autograd.Var {
 // BatchNorm2d for [N,C,H,W]); γ starts at 1 and β at 0. The running mean and
 // variance are buffers "<name>.running_mean" and "<name>.running_var".
 type BatchNorm struct {
-	Name                    string
-	C                       int
+	Name string
+	C    int
+	// Dims is the number of spatial axes the input must have (1 for
+	// BatchNorm1d, 2 for BatchNorm2d; 0 accepts any; BatchNorm1d also
+	// accepts [N,C]).
+	Dims                    int
 	Gamma, Beta             *autograd.Var
 	RunningMean, RunningVar *autograd.Var
 	Momentum, Eps           float32
@@ -98,12 +102,32 @@ func NewBatchNorm(be tensor.Backend, name string, c int) (*BatchNorm, error) {
 	return bn, nil
 }
 
+// NewBatchNorm1d is NewBatchNorm for [N,C] or [N,C,L] inputs.
+func NewBatchNorm1d(be tensor.Backend, name string, c int) (*BatchNorm, error) {
+	b, err := NewBatchNorm(be, name, c)
+	if b != nil {
+		b.Dims = 1
+	}
+	return b, err
+}
+
+// NewBatchNorm2d is NewBatchNorm for [N,C,H,W] inputs.
+func NewBatchNorm2d(be tensor.Backend, name string, c int) (*BatchNorm, error) {
+	b, err := NewBatchNorm(be, name, c)
+	if b != nil {
+		b.Dims = 2
+	}
+	return b, err
+}
+
 // Forward normalises x with batch statistics in training (updating the
 // running statistics unless gradients are off) and running statistics
 // otherwise.
 func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
-	if s := x.Value.Shape(); len(s) < 2 || s[1] != b.C {
-		panic(fmt.Sprintf("nn.BatchNorm %q: input %v, want [N,%d,...]", b.Name, s, b.C))
+	s := x.Value.Shape()
+	okRank := b.Dims == 0 || len(s) == b.Dims+2 || (b.Dims == 1 && len(s) == 2)
+	if len(s) < 2 || s[1] != b.C || !okRank {
+		panic(fmt.Sprintf("nn.BatchNorm %q: input %v, want [N,%d,...] with %d spatial axes", b.Name, s, b.C, b.Dims))
 	}
 	return autograd.BatchNorm(x, b.Gamma, b.Beta, b.RunningMean.Value, b.RunningVar.Value, b.training, b.Momentum, b.Eps)
 }
@@ -209,3 +233,30 @@ func (p *Pool) Params() []*autograd.Var { return nil }
 
 // SetTraining is a no-op.
 func (p *Pool) SetTraining(bool) {}
+
+// Residual computes Body(x) + Shortcut(x), or Body(x) + x without a
+// shortcut (the shapes must agree).
+type Residual struct {
+	Body, Shortcut Layer
+}
+
+// Forward applies the residual connection.
+func (r *Residual) Forward(x *autograd.Var) *autograd.Var {
+	y := r.Body.Forward(x)
+	if r.Shortcut != nil {
+		return autograd.Add(y, r.Shortcut.Forward(x))
+	}
+	return autograd.Add(y, x)
+}
+
+// Params lists the body's then the shortcut's parameters.
+func (r *Residual) Params() []*autograd.Var { return collectParams(r.Body, r.Shortcut) }
+
+// Buffers lists the body's then the shortcut's buffers.
+func (r *Residual) Buffers() []*autograd.Var { return collectBuffers(r.Body, r.Shortcut) }
+
+// Counters merges the counters of body and shortcut.
+func (r *Residual) Counters() map[string]*uint64 { return collectCounters(r.Body, r.Shortcut) }
+
+// SetTraining sets both branches' mode.
+func (r *Residual) SetTraining(t bool) { setTraining(t, r.Body, r.Shortcut) }

@@ -159,3 +159,28 @@ func TestConfigForTask(t *testing.T) {
 		}
 	}
 }
+
+func TestResidual(t *testing.T) {
+	be := cpu.Default()
+	lin, _ := NewLinear(be, 1, "body", 3, 3, false)
+	r := &Residual{Body: lin}
+	x := autograd.Leaf(tensor.FromFloat32(be, []float32{1, 2, 3}, 1, 3), true)
+	y := r.Forward(x)
+	body := lin.Forward(x).Value.Float32s()
+	got := y.Value.Float32s()
+	for i := range got {
+		if math.Abs(float64(got[i]-body[i]-float32(i+1))) > 1e-6 {
+			t.Fatalf("residual %v, body %v", got, body)
+		}
+	}
+	if len(r.Params()) != 1 || r.Params()[0].Name != "body.weight" {
+		t.Errorf("params %v", r.Params())
+	}
+	bn, _ := NewBatchNorm2d(be, "bn", 3)
+	defer func() {
+		if recover() == nil {
+			t.Error("BatchNorm2d accepted a 1-D input")
+		}
+	}()
+	bn.Forward(autograd.Const(tensor.Zeros(be, 2, 3, 4)))
+}

@@ -4,6 +4,13 @@
 layout(local_size_x = 256) in;
 #include "common.glsl"
 #include "math.glsl"
+// The op is a specialization constant: each op gets its own pipeline with
+// the switch folded away (a runtime switch costs every branch on SIMD CPUs).
+layout(constant_id = 0) const int OP = 0;
+// LAYOUT (specialization constant 1): 0 general strided; 1 both contiguous;
+// 2 a contiguous, b one scalar; 3 a one scalar, b contiguous. The
+// contiguous layouts let SIMD CPUs (lavapipe) use vector loads.
+layout(constant_id = 1) const int LAYOUT = 0;
 layout(std430, binding = 0) buffer Dst { float dst[]; };
 layout(std430, binding = 1) buffer A { float av[]; };
 layout(std430, binding = 2) buffer B { float bv[]; };
@@ -17,16 +24,25 @@ layout(push_constant) uniform PC {
 void main() {
 	uint gi = global_index();
 	if (gi >= uint(pc.n)) return;
-	int idx = int(gi);
 	int ia = pc.aOff, ib = pc.bOff;
-	for (int k = pc.rank - 1; k >= 0; k--) {
-		int i = idx % pc.shape[k];
-		idx /= pc.shape[k];
-		ia += i * pc.as_[k];
-		ib += i * pc.bs_[k];
+	if (LAYOUT == 1) {
+		ia += int(gi);
+		ib += int(gi);
+	} else if (LAYOUT == 2) {
+		ia += int(gi);
+	} else if (LAYOUT == 3) {
+		ib += int(gi);
+	} else {
+		int idx = int(gi);
+		for (int k = pc.rank - 1; k >= 0; k--) {
+			int i = idx % pc.shape[k];
+			idx /= pc.shape[k];
+			ia += i * pc.as_[k];
+			ib += i * pc.bs_[k];
+		}
 	}
 	float x = av[ia], y = bv[ib], r;
-	switch (pc.op) {
+	switch (OP) {
 	case 0: r = x + y; break;
 	case 1: r = x - y; break;
 	case 2: r = x * y; break;

@@ -8,7 +8,9 @@ layout(local_size_x = 128) in;
 #include "common.glsl"
 layout(std430, binding = 0) writeonly buffer Dst { uint dst[]; };
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
-layout(push_constant) uniform PC { int outer, n, inner, op; } pc;
+layout(push_constant) uniform PC { int outer, n, inner, op_; } pc;
+layout(constant_id = 0) const int OP = 0; // specialised per op
+#define OPC OP
 
 shared float sv[128];
 shared int si[128];
@@ -29,15 +31,15 @@ void main() {
 	int t = int(gl_LocalInvocationID.x);
 	float acc;
 	int ai = -1;
-	bool wantMax = pc.op == 3;
-	if (pc.op == 0) {
+	bool wantMax = OPC == 3;
+	if (OPC == 0) {
 		acc = 0.0;
 		for (int k = t; k < pc.n; k += 128) acc += src[base + k * pc.inner];
-	} else if (pc.op <= 2) {
+	} else if (OPC <= 2) {
 		acc = t < pc.n ? src[base + t * pc.inner] : src[base];
 		for (int k = t + 128; k < pc.n; k += 128) {
 			float v = src[base + k * pc.inner];
-			if (pc.op == 1 ? v > acc : v < acc) acc = v;
+			if (OPC == 1 ? v > acc : v < acc) acc = v;
 		}
 	} else {
 		acc = 0.0;
@@ -52,9 +54,9 @@ void main() {
 	for (int s = 64; s > 0; s >>= 1) {
 		if (t < s) {
 			float v = sv[t + s];
-			if (pc.op == 0) sv[t] += v;
-			else if (pc.op == 1) { if (v > sv[t]) sv[t] = v; }
-			else if (pc.op == 2) { if (v < sv[t]) sv[t] = v; }
+			if (OPC == 0) sv[t] += v;
+			else if (OPC == 1) { if (v > sv[t]) sv[t] = v; }
+			else if (OPC == 2) { if (v < sv[t]) sv[t] = v; }
 			else {
 				int j = si[t + s];
 				if (j >= 0 && (si[t] < 0 || better(v, j, sv[t], si[t], wantMax))) { sv[t] = v; si[t] = j; }
@@ -64,6 +66,6 @@ void main() {
 	}
 	if (t == 0) {
 		int out_ = o * pc.inner + in_;
-		dst[out_] = pc.op >= 3 ? uint(si[0]) : floatBitsToUint(sv[0]);
+		dst[out_] = OPC >= 3 ? uint(si[0]) : floatBitsToUint(sv[0]);
 	}
 }

@@ -6,7 +6,8 @@ layout(local_size_x = 256) in;
 #include "common.glsl"
 layout(std430, binding = 0) writeonly buffer Dst { uint dst[]; };
 layout(std430, binding = 1) readonly buffer Src { float src[]; };
-layout(push_constant) uniform PC { int outer, n, inner, op; } pc;
+layout(push_constant) uniform PC { int outer, n, inner, op_; } pc;
+layout(constant_id = 0) const int OP = 0; // specialised per op
 
 void main() {
 	uint g = global_index();
@@ -17,7 +18,7 @@ void main() {
 	int ai = 0;
 	for (int k = 1; k < pc.n; k++) {
 		float v = src[base + k * pc.inner];
-		switch (pc.op) {
+		switch (OP) {
 		case 0: acc += v; break;
 		case 1: if (v > acc) acc = v; break;
 		case 2: if (v < acc) acc = v; break;
@@ -25,5 +26,5 @@ void main() {
 		case 4: if (v < acc || (isnan(acc) && !isnan(v))) { acc = v; ai = k; } break;
 		}
 	}
-	dst[g] = pc.op >= 3 ? uint(ai) : floatBitsToUint(acc);
+	dst[g] = OP >= 3 ? uint(ai) : floatBitsToUint(acc);
 }

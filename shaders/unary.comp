@@ -3,6 +3,9 @@
 layout(local_size_x = 256) in;
 #include "common.glsl"
 #include "math.glsl"
+// The op is a specialization constant: each op gets its own pipeline with
+// the switch folded away (a runtime switch costs every branch on SIMD CPUs).
+layout(constant_id = 0) const int OP = 0;
 layout(std430, binding = 0) buffer Dst { float dst[]; };
 layout(std430, binding = 1) buffer Src { float src[]; };
 layout(push_constant) uniform PC { int n, op, dOff, sOff; float a, b; } pc;
@@ -12,7 +15,7 @@ void main() {
 	if (i >= uint(pc.n)) return;
 	float x = src[pc.sOff + int(i)];
 	float a = pc.a, b = pc.b, y;
-	switch (pc.op) {
+	switch (OP) {
 	case 0: y = x; break;
 	case 1: y = -x; break;
 	case 2: y = abs(x); break;

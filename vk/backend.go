@@ -317,7 +317,7 @@ func (be *Backend) Unary(op tensor.UnaryOp, dst, src tensor.Buffer, n int, a, b 
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
 	push := pushBuf{}.i(n, int(op), 0, 0).f(a, b)
-	be.c.dispatch("unary", nil, be.groups1D(n, 256), push, wr(d), rd(s))
+	be.c.dispatch("unary", []uint32{uint32(op)}, be.groups1D(n, 256), push, wr(d), rd(s))
 }
 
 // Binary computes op over a broadcast shape into contiguous dst.
@@ -343,8 +343,19 @@ func (be *Backend) Binary(op tensor.BinaryOp, dst tensor.Buffer, shape []int, a 
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
+	layout := 0
+	if len(sh) == 1 {
+		switch {
+		case st[1][0] == 1 && st[2][0] == 1:
+			layout = 1
+		case st[1][0] == 1 && st[2][0] == 0:
+			layout = 2
+		case st[1][0] == 0 && st[2][0] == 1:
+			layout = 3
+		}
+	}
 	push := pushBuf{}.i(n, len(sh), aOff, bOff, int(op), 0).arr(sh, 8).arr(st[1], 8).arr(st[2], 8)
-	be.c.dispatch("binary", nil, be.groups1D(n, 256), push, wr(d), rd(x), rd(y))
+	be.c.dispatch("binary", []uint32{uint32(op), uint32(layout)}, be.groups1D(n, 256), push, wr(d), rd(x), rd(y))
 }
 
 // notYet panics for kernels the Vulkan backend does not implement yet.

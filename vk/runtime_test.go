@@ -50,7 +50,7 @@ func TestLargerThanOneBinding(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	be := newTestBackend(t, Options{BatchSize: 16})
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 6*20)
 	for g := 0; g < 6; g++ {
 		wg.Add(1)
 		go func(g int) {
@@ -66,7 +66,7 @@ func TestConcurrentUse(t *testing.T) {
 				got := make([]float32, n)
 				be.ReadFloat32(a, 0, got)
 				for i := range got {
-					if want := 3*x[i] + float32(g); got[i] != want {
+					if want := x[i] + (2*x[i] + float32(g)); got[i] != want {
 						errs <- fmt.Errorf("goroutine %d iter %d: [%d] = %g, want %g", g, it, i, got[i], want)
 						break
 					}

@@ -148,3 +148,19 @@ func (b *bluestein) exec(dst, src []float32, v, e0, L int, inv bool, w *work) {
 		}
 	}
 }
+
+// Transform computes one complex transform of length pl.Len(): src and dst
+// hold pl.Len() interleaved complex values (2*Len floats) and may be the
+// same slice. Forward is unnormalised (sign -1); inverse is normalised by
+// 1/n. For batches prefer FFT, which is parallel and lane-vectorised.
+func (pl *Plan) Transform(dst, src []float32, inverse bool) {
+	n := pl.n
+	checkLen("Plan.Transform", "src", len(src), 2*n, "2*n")
+	checkLen("Plan.Transform", "dst", len(dst), 2*n, "2*n")
+	w := getWork()
+	pl.exec(dst, src, 1, 0, 1, inverse, w)
+	putWork(w)
+	if inverse {
+		scale(dst, 1/float32(n))
+	}
+}

@@ -137,21 +137,12 @@ func fftLanes(pl *Plan, dst, src []float32, count, n int, inverse bool, w *work)
 		V := min(laneRows, count-b0)
 		A := w.get(5, 2*n*V)
 		Z := w.get(6, 2*n*V)
-		for r := 0; r < V; r++ {
-			row := src[2*n*(b0+r) : 2*n*(b0+r+1)]
-			for k := 0; k < n; k++ {
-				d := 2 * (k*V + r)
-				A[d], A[d+1] = row[2*k], row[2*k+1]
-			}
-		}
+		rowsToLanes(A, src[2*n*b0:], 2*n, V, n)
 		pl.exec(Z, A, V, 0, V, inverse, w)
-		for r := 0; r < V; r++ {
-			row := dst[2*n*(b0+r) : 2*n*(b0+r+1)]
-			for k := 0; k < n; k++ {
-				s := 2 * (k*V + r)
-				row[2*k], row[2*k+1] = Z[s]*f, Z[s+1]*f
-			}
+		if inverse {
+			scale(Z, f)
 		}
+		lanesToRows(dst[2*n*b0:], Z, 2*n, V, n)
 	}
 }
 

@@ -91,7 +91,7 @@ func track(kind string, e float64) {
 func TestFFT(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, n := range testLengths() {
-		for _, batch := range []int{1, 3} {
+		for _, batch := range []int{1, 3, 37} {
 			for _, inv := range []bool{false, true} {
 				src := randF32(rng, batch*n*2)
 				orig := append([]float32(nil), src...)
@@ -150,7 +150,7 @@ func refRFFT(x []float32) []complex128 {
 func TestRFFT(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
 	for _, n := range testLengths() {
-		for _, batch := range []int{1, 5} {
+		for _, batch := range []int{1, 5, 37} {
 			src := randF32(rng, batch*n)
 			nc := n/2 + 1
 			dst := make([]float32, batch*nc*2)
@@ -203,7 +203,7 @@ func refIRFFT(x []complex128, n int) []float64 {
 func TestIRFFT(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
 	for _, n := range testLengths() {
-		for _, batch := range []int{1, 4} {
+		for _, batch := range []int{1, 4, 37} {
 			nc := n/2 + 1
 			src := randF32(rng, batch*nc*2) // arbitrary, non-Hermitian DC/Nyquist imag
 			orig := append([]float32(nil), src...)
@@ -414,4 +414,111 @@ func TestMain(m *testing.M) {
 		fmt.Printf("max rel err %-18s %.3g\n", k, v)
 	}
 	os.Exit(code)
+}
+
+// TestBluestein forces Bluestein plans (normally chosen only for lengths
+// with a large prime factor) and checks them, including the lane paths.
+func TestBluestein(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	for _, n := range []int{2, 5, 97, 127, 1270} {
+		pl := &Plan{n: n, blue: newBluestein(n, NextSmooth(2*n-1))}
+		for _, inv := range []bool{false, true} {
+			v := 3
+			src := randF32(rng, n*v*2)
+			dst := make([]float32, len(src))
+			w := getWork()
+			pl.exec(dst, src, v, 0, 2, inv, w)
+			pl.exec(dst, src, v, 2, 1, inv, w)
+			want := make([]float64, len(src))
+			for e := 0; e < v; e++ {
+				seq := make([]complex128, n)
+				for j := range seq {
+					seq[j] = complex(float64(src[2*(j*v+e)]), float64(src[2*(j*v+e)+1]))
+				}
+				res := refFFT(seq, inv)
+				for j, c := range res {
+					if inv {
+						c *= complex(float64(n), 0) // exec is unnormalised
+					}
+					want[2*(j*v+e)], want[2*(j*v+e)+1] = real(c), imag(c)
+				}
+			}
+			e := relErr(dst, want)
+			track("Bluestein", e)
+			if e > tol {
+				t.Errorf("Bluestein n=%d inv=%v: rel err %.3g", n, inv, e)
+			}
+		}
+	}
+}
+
+// TestLargePrimes covers lengths whose plans use Bluestein or nested Rader.
+func TestLargePrimes(t *testing.T) {
+	rng := rand.New(rand.NewSource(10))
+	for _, n := range []int{2027, 4049, 2 * 2027, 10007} {
+		src := randF32(rng, 2*n*2)
+		dst := make([]float32, len(src))
+		FFT(dst, src, 2, n, false)
+		var want []float64
+		for b := 0; b < 2; b++ {
+			want = append(want, fromC128(refFFT(toC128(src[2*n*b:2*n*(b+1)]), false))...)
+		}
+		e := relErr(dst, want)
+		track("FFT large prime", e)
+		if e > tol {
+			t.Errorf("FFT n=%d (blue=%v): rel err %.3g", n, PlanFor(n).blue != nil, e)
+		}
+		back := make([]float32, len(src))
+		FFT(back, dst, 2, n, true)
+		w64 := make([]float64, len(src))
+		for i, v := range src {
+			w64[i] = float64(v)
+		}
+		if e := relErr(back, w64); e > tol {
+			t.Errorf("FFT round trip n=%d: rel err %.3g", n, e)
+		}
+	}
+	// strided axis transform with a Bluestein plan
+	data := randF32(rng, 2027*3*2)
+	want := append([]float32(nil), data...)
+	FFTAxis(data, 1, 2027, 3, false)
+	for e := 0; e < 3; e++ {
+		seq := make([]complex128, 2027)
+		for j := range seq {
+			seq[j] = complex(float64(want[2*(j*3+e)]), float64(want[2*(j*3+e)+1]))
+		}
+		res := refFFT(seq, false)
+		got := make([]float32, 2*2027)
+		for j := range res {
+			got[2*j], got[2*j+1] = data[2*(j*3+e)], data[2*(j*3+e)+1]
+		}
+		if err := relErr(got, fromC128(res)); err > tol {
+			t.Errorf("FFTAxis Bluestein lane %d: rel err %.3g", e, err)
+		}
+	}
+}
+
+func TestPlanTransform(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	for _, n := range []int{1, 7, 30, 127, 1270} {
+		src := randF32(rng, 2*n)
+		want := fromC128(refFFT(toC128(src), false))
+		pl := PlanFor(n)
+		if pl.Len() != n {
+			t.Fatalf("Len=%d want %d", pl.Len(), n)
+		}
+		dst := make([]float32, 2*n)
+		pl.Transform(dst, src, false)
+		if e := relErr(dst, want); e > tol {
+			t.Errorf("Transform n=%d: rel err %.3g", n, e)
+		}
+		pl.Transform(dst, dst, true)
+		w64 := make([]float64, len(src))
+		for i, v := range src {
+			w64[i] = float64(v)
+		}
+		if e := relErr(dst, w64); e > tol {
+			t.Errorf("Transform round trip n=%d: rel err %.3g", n, e)
+		}
+	}
 }

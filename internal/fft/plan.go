@@ -2,13 +2,30 @@
 // transforms of any length, with complex data stored interleaved
 // (re, im, re, im, ...).
 //
-// Lengths whose prime factors are all in {2,3,5,7} use a Stockham autosort
-// mixed-radix algorithm (radix 2, 3, 4, 5, 7 butterflies). Other prime
-// factors are handled inside the same Stockham framework: small primes with
-// a direct symmetric butterfly, large primes with Rader's algorithm (a
-// cyclic convolution of length p-1 computed with a nested plan), or the
-// whole length with Bluestein's chirp-z algorithm when that is cheaper.
-// Twiddle factors are computed in float64 and stored as float32.
+// Algorithms:
+//   - Lengths whose prime factors are all in {2,3,5,7} use a Stockham
+//     autosort mixed-radix algorithm (radix 2, 3, 4, 5, 7, 8 butterflies, no
+//     bit reversal).
+//   - Other prime factors are handled inside the same Stockham framework:
+//     primes up to 13 with a direct symmetric butterfly, larger primes with
+//     Rader's algorithm (a cyclic convolution of length p-1 computed with a
+//     nested plan, all butterflies of a pass batched together).
+//   - When a large prime factor makes Rader recursion expensive, the whole
+//     length uses Bluestein's chirp-z algorithm with a 7-smooth convolution.
+//   - Real transforms of even length use a half-length complex FFT plus a
+//     post-processing pass; odd lengths use a full complex transform.
+//   - Batches are transformed laneRows rows at a time in a transposed
+//     [n][rows] "lane" layout so that every pass runs long unit-stride inner
+//     loops; strided (FFTAxis, 2D column) transforms run on the same lane
+//     kernels directly.
+//
+// Twiddle factors are computed in float64 and stored as float32. Work is
+// parallelised over the batch with GOMAXPROCS goroutines.
+//
+// When built with GOEXPERIMENT=simd on amd64 (Go 1.26's experimental
+// simd/archsimd package) and the CPU has AVX2 and FMA, the lane kernels use
+// 256-bit vectors; otherwise portable scalar code is used. Both are tested to
+// the same accuracy.
 package fft
 
 import (

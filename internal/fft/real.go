@@ -218,7 +218,9 @@ func IRFFT2(dst, src []float32, batch, h, w int) {
 		})
 		return
 	}
-	tmp := make([]float32, cimg)
+	wk := getWork()
+	defer putWork(wk)
+	tmp := wk.get(1, cimg)
 	for b := 0; b < batch; b++ {
 		copy(tmp, src[cimg*b:cimg*(b+1)])
 		FFTAxis(tmp, 1, h, wc, true)

@@ -4,7 +4,7 @@ import "unsafe"
 
 // laneRows is the number of rows transformed together in lane-interleaved
 // layout by the batched transforms.
-const laneRows = 8
+const laneRows = 16
 
 // asU64 views an 8-byte aligned float32 slice of even length as uint64s
 // (one complex value each); ok is false when the slice is not aligned.

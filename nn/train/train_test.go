@@ -223,3 +223,12 @@ func TestBadTrainConfig(t *testing.T) {
 		}
 	}
 }
+
+// toyLinear maps [N,1,12] to [N,1,12] per position (a 1×1 conv).
+func toyLinear(t *testing.T, be tensor.Backend) nn.Layer {
+	c, err := nn.NewConv(nn.ConvSpec{Name: "c", Dims: 1, In: 1, Out: 1, Kernel: 3, Dilation: 1, Stride: 1, Bias: true, Seed: 1, Backend: be})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -100,7 +100,7 @@ type sgemmArgs struct {
 }
 
 // sgemmParallelMin is the m·n·k volume below which a GEMM runs on one thread.
-const sgemmParallelMin = 1 << 18
+const sgemmParallelMin = 1 << 19
 
 // sgemm computes one GEMM with micro-kernel kn using up to threads
 // goroutines. It checks that the slices are large enough before any
@@ -318,8 +318,19 @@ func packB(tr transposer, dst []float32, g *sgemmArgs, p0, kb, j0, nb, nr int) {
 		rem := nb - full
 		for p := 0; p < kb; p++ {
 			src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nb]
-			for jr := 0; jr < full; jr += nr {
-				copy(dst[jr*kb+p*nr:jr*kb+p*nr+nr], src[jr:jr+nr])
+			switch nr { // fixed-size copies compile to inline moves
+			case 48:
+				for jr := 0; jr < full; jr += 48 {
+					*(*[48]float32)(dst[jr*kb+p*48:]) = *(*[48]float32)(src[jr:])
+				}
+			case 16:
+				for jr := 0; jr < full; jr += 16 {
+					*(*[16]float32)(dst[jr*kb+p*16:]) = *(*[16]float32)(src[jr:])
+				}
+			default:
+				for jr := 0; jr < full; jr += nr {
+					copy(dst[jr*kb+p*nr:jr*kb+p*nr+nr], src[jr:jr+nr])
+				}
 			}
 			if rem > 0 {
 				dp := dst[full*kb+p*nr : full*kb+p*nr+nr]

@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"fmt"
-	"math/bits"
 	"sync"
 	"unsafe"
 
@@ -255,18 +254,19 @@ func (cs *contract) direct(be *Backend) {
 	})
 }
 
-// gemm computes the contraction as one real GEMM per frequency. The
-// operands are first transposed to frequency-major order ([F][rows], cache
-// blocked), so that every frequency's matrices are contiguous and cache
-// resident; per frequency, the smaller of the two complex operands is
-// expanded to its real 2×2 block form and the other split into real and
-// imaginary planes:
+// gemm computes the contraction as one real GEMM per frequency. Frequencies
+// are processed in chunks of fc, one chunk per task, the tasks spread over
+// the threads. A task copies its chunk of each operand to frequency-major
+// order ([fc][rows], cache resident), then for every frequency expands the
+// smaller of the two complex operands to its real 2×2 block form and splits
+// the other into real and imaginary planes,
 //
 //	M ≤ N: [Cr; Ci] (2M×N)  = [[Ar, -Ai], [Ai, Ar]] (2M×2K) · [Br; Bi] (2K×N)
 //	M > N: [Cr | Ci] (M×2N) = [Ar | Ai] (M×2K) · [[Br, Bi], [-Bi, Br]] (2K×2N)
 //
-// with Bi negated for conj. The frequency-major result is transposed back.
-// All scratch comes from a pool.
+// (Bi negated for conj), runs the GEMM, and finally copies the chunk of C
+// back to [rows][F] order. Scratch comes from a free list, so steady-state
+// calls do not allocate it.
 func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 	M, N, K, F := cs.M, cs.N, cs.K, cs.F
 	cs.expandA = M <= N
@@ -275,27 +275,85 @@ func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 	} else {
 		cs.sa, cs.sb, cs.sc = 2*M*K, 4*K*N, 2*M*N
 	}
-	sp := specScratch.get((ra + rb + rc) * F * 2)
-	at, bt, ct := (*sp)[:ra*F*2], (*sp)[ra*F*2:(ra+rb)*F*2], (*sp)[(ra+rb)*F*2:(ra+rb+rc)*F*2]
-	be.transposeComplex(at, cs.a, ra, F)
-	be.transposeComplex(bt, cs.b, rb, F)
+	rows := ra + rb + rc
+	// about 1 MiB of frequency-major operands per chunk, at least one cache
+	// line (8 complex values) per row segment, and enough chunks for the
+	// threads
+	fc := max(8, min(64, contractChunkBudget/(2*rows)))
+	fc = max(1, min(fc, (F+cs.threads-1)/cs.threads))
+	nch := (F + fc - 1) / fc
+	gemmThreads := 1
+	if nch < cs.threads {
+		gemmThreads = cs.threads // few frequencies: split each GEMM instead
+	}
 	perF := cs.sa + cs.sb + cs.sc
-	be.parallel(F, 1, func(lo, hi int) {
-		fp := specScratch.get(perF)
-		s := *fp
-		for f := lo; f < hi; f++ {
-			cs.gemmFreq(s, at[f*ra*2:(f+1)*ra*2], bt[f*rb*2:(f+1)*rb*2], ct[f*rc*2:(f+1)*rc*2])
+	a, b, c := complexView(cs.a), complexView(cs.b), complexView(cs.c)
+	be.parallel(nch, 1, func(lo, hi int) {
+		tp := specScratch.get(2*rows*fc + perF)
+		t := *tp
+		at := complexView(t[:2*ra*fc])
+		bt := complexView(t[2*ra*fc : 2*(ra+rb)*fc])
+		ct := complexView(t[2*(ra+rb)*fc : 2*rows*fc])
+		pack := t[2*rows*fc:]
+		for ch := lo; ch < hi; ch++ {
+			f0 := ch * fc
+			n := min(fc, F-f0)
+			toFreqMajor(at, a, ra, F, f0, n)
+			toFreqMajor(bt, b, rb, F, f0, n)
+			for j := 0; j < n; j++ {
+				cs.gemmFreq(pack, at[j*ra:(j+1)*ra], bt[j*rb:(j+1)*rb], ct[j*rc:(j+1)*rc], gemmThreads)
+			}
+			fromFreqMajor(c, ct, rc, F, f0, n)
 		}
-		specScratch.put(fp)
+		specScratch.put(tp)
 	})
-	be.transposeComplex(cs.c, ct, F, rc)
-	specScratch.put(sp)
+}
+
+// contractChunkBudget is the number of complex values of frequency-major
+// operands one chunk of the GEMM path aims for (1 MiB).
+const contractChunkBudget = 1 << 17
+
+// freqTile is the number of rows copied together by toFreqMajor and
+// fromFreqMajor: their cache lines stay in L1 across the chunk's frequencies.
+const freqTile = 64
+
+// toFreqMajor copies columns [f0, f0+n) of src [R][F] to dst [n][R].
+func toFreqMajor(dst, src []complex64, R, F, f0, n int) {
+	for r0 := 0; r0 < R; r0 += freqTile {
+		r1 := min(r0+freqTile, R)
+		for j := 0; j < n; j++ {
+			d := dst[j*R+r0 : j*R+r1]
+			o := r0*F + f0 + j
+			for i := range d {
+				d[i] = src[o]
+				o += F
+			}
+		}
+	}
+}
+
+// fromFreqMajor copies src [n][R] into columns [f0, f0+n) of dst [R][F].
+func fromFreqMajor(dst, src []complex64, R, F, f0, n int) {
+	for r0 := 0; r0 < R; r0 += freqTile {
+		r1 := min(r0+freqTile, R)
+		for j := 0; j < n; j++ {
+			s := src[j*R+r0 : j*R+r1]
+			o := r0*F + f0 + j
+			for _, v := range s {
+				dst[o] = v
+				o += F
+			}
+		}
+	}
 }
 
 // gemmFreq computes one frequency: a and b hold the frequency's complex
 // operands (element (m, k) of A at m·sAm + k·sAk, (k, n) of B at
-// k·sBk + n·sBn), c receives C [M][N] interleaved.
-func (cs *contract) gemmFreq(s, a, b, c []float32) {
+// k·sBk + n·sBn), c receives C [M][N]; s is packing scratch of sa+sb+sc
+// floats. Each packed operand is stored transposed when that makes both its
+// reads and its writes contiguous (the GEMM absorbs the transpose). The
+// GEMM runs on up to threads goroutines.
+func (cs *contract) gemmFreq(s []float32, a, b, c []complex64, threads int) {
 	M, N, K := cs.M, cs.N, cs.K
 	sa, sb := cs.sa, cs.sb
 	ap, bp, cp := s[:sa], s[sa:sa+sb], s[sa+sb:sa+sb+cs.sc]
@@ -303,68 +361,115 @@ func (cs *contract) gemmFreq(s, a, b, c []float32) {
 	if cs.conj {
 		sign = -1
 	}
-	for m := 0; m < M; m++ {
-		o := m * cs.sAm * 2
-		st := cs.sAk * 2
-		if cs.expandA { // [[Ar, -Ai], [Ai, Ar]], 2M×2K
+	ta := cs.sAk != 1 && cs.sAm == 1
+	tb := cs.sBn != 1 && cs.sBk == 1
+	switch {
+	case cs.expandA && !ta: // [[Ar, -Ai], [Ai, Ar]] as 2M×2K
+		for m := 0; m < M; m++ {
 			top := ap[m*2*K : (m+1)*2*K]
 			bot := ap[(M+m)*2*K : (M+m+1)*2*K]
+			o := m * cs.sAm
 			for k := 0; k < K; k++ {
-				ar, ai := a[o], a[o+1]
+				v := a[o+k*cs.sAk]
+				ar, ai := real(v), imag(v)
 				top[k], top[K+k] = ar, -ai
 				bot[k], bot[K+k] = ai, ar
-				o += st
 			}
-		} else { // [Ar | Ai], M×2K
+		}
+	case cs.expandA && ta: // its transpose, 2K×2M: [Ar | Ai] over [-Ai | Ar]
+		for k := 0; k < K; k++ {
+			top := ap[k*2*M : (k+1)*2*M]
+			bot := ap[(K+k)*2*M : (K+k+1)*2*M]
+			o := k * cs.sAk
+			for m := 0; m < M; m++ {
+				v := a[o+m]
+				ar, ai := real(v), imag(v)
+				top[m], top[M+m] = ar, ai
+				bot[m], bot[M+m] = -ai, ar
+			}
+		}
+	case !ta: // [Ar | Ai] as M×2K
+		for m := 0; m < M; m++ {
 			row := ap[m*2*K : (m+1)*2*K]
+			o := m * cs.sAm
 			for k := 0; k < K; k++ {
-				row[k], row[K+k] = a[o], a[o+1]
-				o += st
+				v := a[o+k*cs.sAk]
+				row[k], row[K+k] = real(v), imag(v)
+			}
+		}
+	default: // its transpose, 2K×M: Ar over Ai
+		for k := 0; k < K; k++ {
+			re := ap[k*M : (k+1)*M]
+			im := ap[(K+k)*M : (K+k+1)*M]
+			o := k * cs.sAk
+			for m := range re {
+				v := a[o+m]
+				re[m], im[m] = real(v), imag(v)
 			}
 		}
 	}
-	for k := 0; k < K; k++ {
-		o := k * cs.sBk * 2
-		st := cs.sBn * 2
-		if cs.expandA { // [Br; Bi], 2K×N
+	switch {
+	case cs.expandA && !tb: // [Br; Bi] as 2K×N
+		for k := 0; k < K; k++ {
 			re := bp[k*N : (k+1)*N]
 			im := bp[(K+k)*N : (K+k+1)*N]
-			for n := 0; n < N; n++ {
-				re[n], im[n] = b[o], sign*b[o+1]
-				o += st
+			o := k * cs.sBk
+			for n := range re {
+				v := b[o+n*cs.sBn]
+				re[n], im[n] = real(v), sign*imag(v)
 			}
-		} else { // [[Br, Bi], [-Bi, Br]], 2K×2N
+		}
+	case cs.expandA && tb: // its transpose, N×2K: [Br | Bi]
+		for n := 0; n < N; n++ {
+			row := bp[n*2*K : (n+1)*2*K]
+			o := n * cs.sBn
+			for k := 0; k < K; k++ {
+				v := b[o+k]
+				row[k], row[K+k] = real(v), sign*imag(v)
+			}
+		}
+	case !tb: // [[Br, Bi], [-Bi, Br]] as 2K×2N
+		for k := 0; k < K; k++ {
 			top := bp[k*2*N : (k+1)*2*N]
 			bot := bp[(K+k)*2*N : (K+k+1)*2*N]
+			o := k * cs.sBk
 			for n := 0; n < N; n++ {
-				br, bi := b[o], sign*b[o+1]
+				v := b[o+n*cs.sBn]
+				br, bi := real(v), sign*imag(v)
 				top[n], top[N+n] = br, bi
 				bot[n], bot[N+n] = -bi, br
-				o += st
+			}
+		}
+	default: // its transpose, 2N×2K: [Br | -Bi] over [Bi | Br]
+		for n := 0; n < N; n++ {
+			top := bp[n*2*K : (n+1)*2*K]
+			bot := bp[(N+n)*2*K : (N+n+1)*2*K]
+			o := n * cs.sBn
+			for k := 0; k < K; k++ {
+				v := b[o+k]
+				br, bi := real(v), sign*imag(v)
+				top[k], top[K+k] = br, -bi
+				bot[k], bot[K+k] = bi, br
 			}
 		}
 	}
 	if cs.expandA {
-		gemmBatch(bestKernel, false, false, 1, 2*M, N, 2*K, 1, ap, 0, 0, bp, 0, 0, 0, cp, 0, 0, 1)
+		gemmBatch(bestKernel, ta, tb, 1, 2*M, N, 2*K, 1, ap, 0, 0, bp, 0, 0, 0, cp, 0, 0, threads)
 		re, im := cp[:M*N], cp[M*N:2*M*N]
 		for i := range re {
-			c[2*i], c[2*i+1] = re[i], im[i]
+			c[i] = complex(re[i], im[i])
 		}
 		return
 	}
-	gemmBatch(bestKernel, false, false, 1, M, 2*N, 2*K, 1, ap, 0, 0, bp, 0, 0, 0, cp, 0, 0, 1)
+	gemmBatch(bestKernel, ta, tb, 1, M, 2*N, 2*K, 1, ap, 0, 0, bp, 0, 0, 0, cp, 0, 0, threads)
 	for m := 0; m < M; m++ {
 		row := cp[m*2*N : (m+1)*2*N]
-		out := c[m*2*N : (m+1)*2*N]
-		for n := 0; n < N; n++ {
-			out[2*n], out[2*n+1] = row[n], row[N+n]
+		out := c[m*N : (m+1)*N]
+		for n := range out {
+			out[n] = complex(row[n], row[N+n])
 		}
 	}
 }
-
-// transposeTile is the edge, in complex elements, of the square tiles of
-// transposeComplex (16 complex = two cache lines per tile row).
-const transposeTile = 16
 
 // complexView reinterprets interleaved float32 pairs as complex64 (same
 // layout, alignment 4), so that a complex element moves as one 8-byte word.
@@ -373,47 +478,6 @@ func complexView(s []float32) []complex64 {
 		return nil
 	}
 	return unsafe.Slice((*complex64)(unsafe.Pointer(&s[0])), len(s)/2)
-}
-
-// transposeComplex writes dst [C][R] = src [R][C]ᵀ for interleaved complex
-// elements, in cache-sized tiles, parallel over tiles.
-func (be *Backend) transposeComplex(dst, src []float32, R, C int) {
-	const T = transposeTile
-	if R*C == 0 {
-		return
-	}
-	d, s := complexView(dst[:2*R*C]), complexView(src[:2*R*C])
-	tr, tc := (R+T-1)/T, (C+T-1)/T
-	// The strided side of the tile walks the row stride with the fewer
-	// trailing zero bits: power-of-two strides alias in the caches.
-	dstInner := bits.TrailingZeros(uint(R)) > bits.TrailingZeros(uint(C))
-	tile := func(r0, c0 int) {
-		r1, c1 := min(r0+T, R), min(c0+T, C)
-		if dstInner { // contiguous writes, reads strided by C
-			for c := c0; c < c1; c++ {
-				row := d[c*R+r0 : c*R+r1]
-				o := r0*C + c
-				for j := range row {
-					row[j] = s[o]
-					o += C
-				}
-			}
-			return
-		}
-		for r := r0; r < r1; r++ { // contiguous reads, writes strided by R
-			row := s[r*C+c0 : r*C+c1]
-			o := c0*R + r
-			for _, v := range row {
-				d[o] = v
-				o += R
-			}
-		}
-	}
-	be.parallel(tr*tc, 4, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			tile((t/tc)*T, (t%tc)*T)
-		}
-	})
 }
 
 // ComplexMul writes dst[idx] = a[idx]·b[idx] (b conjugated with conjB) for

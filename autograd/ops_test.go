@@ -62,7 +62,9 @@ func TestGradients(t *testing.T) {
 		{"matmul-batched", V2(autograd.MatMul), []*tensor.Tensor{rnd(1, 2, 3, 4), rnd(2, 2, 4, 5)}, autograd.GradCheckOptions{}},
 		{"matmul-broadcast", V2(autograd.MatMul), []*tensor.Tensor{rnd(1, 2, 3, 4), rnd(2, 4, 5)}, autograd.GradCheckOptions{}},
 		{"linear", func(in []*autograd.Var) *autograd.Var { return autograd.Linear(in[0], in[1], in[2]) }, []*tensor.Tensor{rnd(1, 6, 4), rnd(2, 3, 4), rnd(3, 3)}, autograd.GradCheckOptions{}},
-		{"reshape", V(func(a *autograd.Var) *autograd.Var { return autograd.Mul(autograd.Reshape(a, 6, 2), autograd.Const(rnd(5, 6, 2))) }), []*tensor.Tensor{rnd(1, 3, 4)}, autograd.GradCheckOptions{}},
+		{"reshape", V(func(a *autograd.Var) *autograd.Var {
+			return autograd.Mul(autograd.Reshape(a, 6, 2), autograd.Const(rnd(5, 6, 2)))
+		}), []*tensor.Tensor{rnd(1, 3, 4)}, autograd.GradCheckOptions{}},
 		{"permute", V(func(a *autograd.Var) *autograd.Var { return autograd.Permute(a, 2, 0, 1) }), []*tensor.Tensor{rnd(1, 2, 3, 4)}, autograd.GradCheckOptions{}},
 		{"slice", V(func(a *autograd.Var) *autograd.Var { return autograd.Slice(a, 1, 1, 3) }), []*tensor.Tensor{rnd(1, 2, 5)}, autograd.GradCheckOptions{}},
 		{"concat", V2(func(a, b *autograd.Var) *autograd.Var { return autograd.Concat(1, a, b) }), []*tensor.Tensor{rnd(1, 2, 3), rnd(2, 2, 5)}, autograd.GradCheckOptions{}},

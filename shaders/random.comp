@@ -1,10 +1,10 @@
 #version 450
 // Counter-based random numbers (tensor.HashBits): element i of the fill uses
-// counter i (uniform) or counters 2i, 2i+1 (normal, Box–Muller).
+// counter i = base + thread (uniform) or counters 2i, 2i+1 (normal, Box–Muller).
 layout(local_size_x = 256) in;
 #include "common.glsl"
 layout(std430, binding = 0) writeonly buffer Dst { float dst[]; };
-layout(push_constant) uniform PC { int n, off, dist; uint key; float a, b; } pc;
+layout(push_constant) uniform PC { int n, off, dist; uint key; float a, b; int base; } pc;
 
 uint hash32(uint x) {
 	x ^= x >> 16;
@@ -21,8 +21,9 @@ float uniform01(uint i) {
 }
 
 void main() {
-	uint i = global_index();
-	if (i >= uint(pc.n)) return;
+	uint t = global_index();
+	if (t >= uint(pc.n)) return;
+	uint i = t + uint(pc.base); // counter of the element (chunks start at base)
 	float r;
 	if (pc.dist == 0) {
 		r = pc.a + (pc.b - pc.a) * uniform01(i);
@@ -32,5 +33,5 @@ void main() {
 		float z = sqrt(-2.0 * log(u1)) * cos(6.2831853071795865 * u2);
 		r = pc.a + pc.b * z;
 	}
-	dst[pc.off + int(i)] = r;
+	dst[pc.off + int(t)] = r;
 }

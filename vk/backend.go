@@ -316,8 +316,10 @@ func (be *Backend) Unary(op tensor.UnaryOp, dst, src tensor.Buffer, n int, a, b 
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	push := pushBuf{}.i(n, int(op), 0, 0).f(a, b)
-	be.c.dispatch("unary", []uint32{uint32(op)}, be.groups1D(n, 256), push, wr(d), rd(s))
+	be.c.chunks(n, 1, func(lo, cnt int) {
+		push := pushBuf{}.i(cnt, int(op), 0, 0).f(a, b)
+		be.c.dispatch("unary", []uint32{uint32(op)}, be.groups1D(cnt, 256), push, sub(d, true, lo, cnt), sub(s, false, lo, cnt))
+	})
 }
 
 // Binary computes op over a broadcast shape into contiguous dst.
@@ -354,6 +356,26 @@ func (be *Backend) Binary(op tensor.BinaryOp, dst tensor.Buffer, shape []int, a 
 			layout = 3
 		}
 	}
+	if layout != 0 && (n*4 > int(be.c.mem.maxRange) || x.a.size > be.c.mem.maxRange || y.a.size > be.c.mem.maxRange) {
+		// Contiguous operands larger than one binding: split into chunks
+		// (a broadcast scalar is bound alone).
+		be.c.chunks(n, 1, func(lo, cnt int) {
+			xa, ya := sub(x, false, aOff+lo, cnt), sub(y, false, bOff+lo, cnt)
+			if layout == 2 {
+				ya = sub(y, false, bOff, 1)
+			}
+			if layout == 3 {
+				xa = sub(x, false, aOff, 1)
+			}
+			// sub-range offsets must be aligned: fall back to element
+			// offsets inside an aligned window when they are not.
+			xa, ao := alignArg(be.c, xa)
+			ya, bo := alignArg(be.c, ya)
+			push := pushBuf{}.i(cnt, 1, ao, bo, int(op), 0).arr([]int{cnt}, 8).arr(nil, 8).arr(nil, 8)
+			be.c.dispatch("binary", []uint32{uint32(op), uint32(layout)}, be.groups1D(cnt, 256), push, sub(d, true, lo, cnt), xa, ya)
+		})
+		return
+	}
 	push := pushBuf{}.i(n, len(sh), aOff, bOff, int(op), 0).arr(sh, 8).arr(st[1], 8).arr(st[2], 8)
 	be.c.dispatch("binary", []uint32{uint32(op), uint32(layout)}, be.groups1D(n, 256), push, wr(d), rd(x), rd(y))
 }
@@ -361,4 +383,15 @@ func (be *Backend) Binary(op tensor.BinaryOp, dst tensor.Buffer, shape []int, a 
 // notYet panics for kernels the Vulkan backend does not implement yet.
 func notYet(op string) {
 	panic("vk: " + op + " not implemented on Vulkan yet")
+}
+
+// alignArg moves the start of a sub-range binding down to the offset
+// alignment and returns the element offset of the requested start inside it.
+func alignArg(c *Context, g arg) (arg, int) {
+	al := c.mem.align
+	start := g.off &^ (al - 1)
+	extra := g.off - start
+	g.off = start
+	g.size += extra
+	return g, int(extra / 4)
 }

@@ -23,6 +23,7 @@ package vk
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -263,4 +264,29 @@ func Choose(spec string) (Choice, string, error) {
 func envOn(name string) bool {
 	v := strings.ToLower(strings.TrimSpace(os.Getenv(name)))
 	return v != "" && v != "0" && v != "false" && v != "no" && v != "off"
+}
+
+// Report writes, for `dash devices`, every Vulkan device with its key limits
+// and the backend a run with the given device spec (flag value, or
+// DASH_DEVICE when empty) would use, and why.
+func Report(w io.Writer, spec string) error {
+	devs, err := Devices()
+	if err != nil {
+		fmt.Fprintf(w, "Vulkan: unavailable: %v\n", err)
+	} else if len(devs) == 0 {
+		fmt.Fprintln(w, "Vulkan: no devices")
+	}
+	for _, d := range devs {
+		fmt.Fprintln(w, d.String())
+	}
+	if strings.TrimSpace(spec) == "" {
+		spec = os.Getenv("DASH_DEVICE")
+	}
+	ch, reason, cerr := ChooseFrom(spec, devs, err)
+	if cerr != nil {
+		fmt.Fprintf(w, "backend: none: %v\n", cerr)
+		return cerr
+	}
+	fmt.Fprintf(w, "backend: %s (%s)\n", ch, reason)
+	return nil
 }

@@ -49,8 +49,11 @@ func (be *Backend) Random(dst tensor.Buffer, off, n int, dist tensor.Distributio
 	key := hash32(uint32(seed) ^ hash32(uint32(seed>>32)+0x9e3779b9))
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	push := pushBuf{}.i(n, off, int(dist)).u(key).f(a, b)
-	be.c.dispatch("random", nil, be.groups1D(n, 256), push, wr(d))
+	be.c.chunks(n, 1, func(lo, cnt int) {
+		g, eo := alignArg(be.c, sub(d, true, off+lo, cnt))
+		push := pushBuf{}.i(cnt, eo, int(dist)).u(key).f(a, b).i(lo)
+		be.c.dispatch("random", nil, be.groups1D(cnt, 256), push, g)
+	})
 }
 
 func hash32(x uint32) uint32 {
@@ -169,8 +172,10 @@ func (be *Backend) SGDStep(p, g, m tensor.Buffer, n int, o tensor.SGDParams) {
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	push := pushBuf{}.i(n, nest, um).f(o.LR, o.Momentum, o.WeightDecay)
-	be.c.dispatch("sgd", nil, be.groups1D(n, 256), push, wr(pb), rd(gb), wr(mb))
+	be.c.chunks(n, 1, func(lo, cnt int) {
+		push := pushBuf{}.i(cnt, nest, um).f(o.LR, o.Momentum, o.WeightDecay)
+		be.c.dispatch("sgd", nil, be.groups1D(cnt, 256), push, sub(pb, true, lo, cnt), sub(gb, false, lo, cnt), sub(mb, true, lo, cnt))
+	})
 }
 
 // AdamStep updates n parameters in place (Adam, or AdamW when o.Decoupled).
@@ -190,8 +195,11 @@ func (be *Backend) AdamStep(p, g, m, v tensor.Buffer, n int, o tensor.AdamParams
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	push := pushBuf{}.i(n, dec).f(o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, bc1, bc2)
-	be.c.dispatch("adam", nil, be.groups1D(n, 256), push, wr(pb), rd(gb), wr(mb), wr(vb))
+	be.c.chunks(n, 1, func(lo, cnt int) {
+		push := pushBuf{}.i(cnt, dec).f(o.LR, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, bc1, bc2)
+		be.c.dispatch("adam", nil, be.groups1D(cnt, 256), push,
+			sub(pb, true, lo, cnt), sub(gb, false, lo, cnt), sub(mb, true, lo, cnt), sub(vb, true, lo, cnt))
+	})
 }
 
 // ---- convolution and pooling ----

@@ -354,6 +354,18 @@ func (r *recorder) destroy() {
 type arg struct {
 	a     *allocation
 	write bool
+	// off and size select a byte sub-range of the allocation to bind (size
+	// 0: the whole allocation). off must be a multiple of the device's
+	// minStorageBufferOffsetAlignment (see Context.chunkElems).
+	off, size uint64
+}
+
+// bindRange returns the bound byte range of g.
+func (g arg) bindRange() (off, size uint64) {
+	if g.size == 0 {
+		return g.a.off + g.off, g.a.size - g.off
+	}
+	return g.a.off + g.off, g.size
 }
 
 // maxBindings is the most storage buffers one dispatch binds.
@@ -391,9 +403,10 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 		panic(fmt.Sprintf("vk: %s: %d bytes of push constants exceed 128", name, len(push)*4))
 	}
 	for _, g := range args {
-		if g.a.size > c.mem.maxRange {
-			panic(fmt.Sprintf("vk: %s: a buffer of %s exceeds the device's maxStorageBufferRange of %s; split the tensor",
-				name, fmtBytes(g.a.size), fmtBytes(c.mem.maxRange)))
+		if _, size := g.bindRange(); size > c.mem.maxRange {
+			panic(fmt.Sprintf("vk: %s: a buffer of %s exceeds the device's maxStorageBufferRange of %s "+
+				"(this kernel cannot split it; keep tensors under the limit)",
+				name, fmtBytes(size), fmtBytes(c.mem.maxRange)))
 		}
 	}
 	p, err := c.pipes.get(name, spec, len(args))
@@ -425,6 +438,7 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 	}
 	writes := make([]vulkan.WriteDescriptorSet, len(args))
 	for i, g := range args {
+		off, size := g.bindRange()
 		writes[i] = vulkan.WriteDescriptorSet{
 			SType:           vulkan.StructureTypeWriteDescriptorSet,
 			DstSet:          set,
@@ -433,8 +447,8 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
 			PBufferInfo: []vulkan.DescriptorBufferInfo{{
 				Buffer: g.a.blk.buf,
-				Offset: vulkan.DeviceSize(g.a.off),
-				Range:  vulkan.DeviceSize(g.a.size),
+				Offset: vulkan.DeviceSize(off),
+				Range:  vulkan.DeviceSize(size),
 			}},
 		}
 	}
@@ -562,4 +576,28 @@ func (c *Context) scratch(n uint64) *allocation {
 		panic(fmt.Errorf("vk: allocating %s of scratch on %s: %w", fmtBytes(n), c.info.Name, err))
 	}
 	return a
+}
+
+// chunkElems is the number of 4-byte elements one binding may cover when a
+// contiguous kernel is split over sub-ranges: the largest multiple of the
+// offset alignment within maxStorageBufferRange.
+func (c *Context) chunkElems() int {
+	return int((c.mem.maxRange &^ (c.mem.align - 1)) / 4)
+}
+
+// chunks calls f for consecutive element ranges [lo, lo+n) covering [0, total)
+// that each fit one binding (one range when everything fits).
+func (c *Context) chunks(total, elemsPerItem int, f func(lo, n int)) {
+	step := c.chunkElems() / elemsPerItem
+	if total*elemsPerItem*4 <= int(c.mem.maxRange) {
+		step = total
+	}
+	for lo := 0; lo < total; lo += step {
+		f(lo, min(step, total-lo))
+	}
+}
+
+// sub binds elements [lo, lo+n) of b (4-byte elements).
+func sub(b *Buffer, write bool, lo, n int) arg {
+	return arg{a: b.a, write: write, off: uint64(lo) * 4, size: uint64(n) * 4}
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/dash-go/dash/tensor"
 )
 
-// Buffers larger than maxStorageBufferRange can be allocated, filled,
-// written and read (transfer commands), but a shader binding them fails with
-// a clear message naming the size and the limit.
+// Buffers larger than maxStorageBufferRange: transfers work, contiguous
+// kernels are split over sub-range bindings, and a kernel that cannot split
+// fails with a clear message naming the size and the limit.
 func TestLargerThanOneBinding(t *testing.T) {
 	if testing.Short() {
-		t.Skip("allocates over 128 MiB")
+		t.Skip("allocates over 3×128 MiB")
 	}
 	be := newTestBackend(t, Options{})
 	lim := be.Context().Info().MaxStorageBufferRange
@@ -26,24 +26,52 @@ func TestLargerThanOneBinding(t *testing.T) {
 	}
 	n := int(lim/4) + 1000
 	b := be.Alloc(n)
+	be.Fill(b, 0, n, 2)
 	be.Fill(b, n-10, 10, 3)
 	got := make([]float32, 10)
 	be.ReadFloat32(b, n-10, got)
 	if got[9] != 3 {
 		t.Fatalf("fill at the end of a large buffer: %v", got)
 	}
+	be.Unary(tensor.OpSquare, b, b, n, 0, 0)
+	c := be.Alloc(n)
+	be.Binary(tensor.OpAdd, c, []int{n}, b, 0, []int{1}, b, 0, []int{1})
+	be.Binary(tensor.OpMul, c, []int{n}, c, 0, []int{1}, b, 5, []int{0}) // c = 2b·b[5]
+	be.Random(c, 1, n-1, tensor.Uniform, 7, 0, 1)
+	be.ReadFloat32(b, n-3, got[:3])
+	if got[0] != 9 || got[2] != 9 {
+		t.Errorf("split Unary: tail %v, want 9", got[:3])
+	}
+	be.ReadFloat32(b, 0, got[:3])
+	if got[0] != 4 {
+		t.Errorf("split Unary: head %v, want 4", got[:3])
+	}
+	cr := ref.Alloc(n)
+	ref.Random(cr, 1, n-1, tensor.Uniform, 7, 0, 1)
+	want, gotc := make([]float32, 4), make([]float32, 4)
+	be.ReadFloat32(c, 0, gotc[:1])
+	if gotc[0] != 32 { // (4+4)·b[5], untouched by Random
+		t.Errorf("split Binary: c[0] = %g, want 32", gotc[0])
+	}
+	for _, at := range []int{1, n / 2, n - 4} {
+		ref.ReadFloat32(cr, at, want)
+		be.ReadFloat32(c, at, gotc)
+		compare(t, fmt.Sprintf("split Random at %d", at), gotc, want, 0, 0)
+	}
 	func() {
 		defer func() {
 			r := recover()
 			msg := fmt.Sprint(r)
 			if r == nil || !strings.Contains(msg, "maxStorageBufferRange") {
-				t.Errorf("Unary on a %d-element buffer: recovered %v, want a maxStorageBufferRange error", n, r)
+				t.Errorf("strided Binary on a %d-element buffer: recovered %v, want a maxStorageBufferRange error", n, r)
 			}
 			t.Logf("error: %s", msg)
 		}()
-		be.Unary(tensor.OpExp, b, b, n, 0, 0)
+		half := n / 2
+		be.Binary(tensor.OpAdd, c, []int{2, half}, b, 0, []int{1, 2}, b, 0, []int{half, 1})
 	}()
 	be.Free(b)
+	be.Free(c)
 }
 
 // Several goroutines share one device; each checks its own results.

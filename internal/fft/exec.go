@@ -97,6 +97,8 @@ func (pl *Plan) exec(dst, src []float32, v, e0, L int, inv bool, w *work) {
 			pass7(out, in, tw, g, sn)
 		case st.r == 8:
 			pass8(out, in, tw, g, sn)
+		case st.r == 9:
+			pass9(out, in, tw, g, sn)
 		}
 		in = out
 		s *= st.r

@@ -83,7 +83,7 @@ var orderSmallLast = true
 func factorize(n int) []int {
 	var big, small []int
 	m := n
-	for _, p := range []int{7, 5, 3} {
+	for _, p := range []int{7, 5, 9, 3} {
 		for m%p == 0 {
 			small = append(small, p)
 			m /= p
@@ -157,7 +157,7 @@ func costEstimate(n int) float64 {
 	c := 0.0
 	for _, r := range factorize(n) {
 		switch {
-		case r <= 7:
+		case r <= 9:
 			c += float64(r) + 4
 		case r <= directPrimeMax:
 			c += float64(r) + 6
@@ -196,7 +196,7 @@ func newPlan(n int) *Plan {
 			}
 		}
 		switch {
-		case r == 2 || r == 3 || r == 4 || r == 5 || r == 7 || r == 8:
+		case r == 2 || r == 3 || r == 4 || r == 5 || r == 7 || r == 8 || r == 9:
 		case r <= directPrimeMax:
 			st.gen = newGenPrime(r)
 		default:

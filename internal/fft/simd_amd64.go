@@ -292,3 +292,53 @@ func vrealInv(ak, aj []float32, f, wr, wi float32) int {
 	archsimd.ClearAVXUpperBits()
 	return c
 }
+
+func vbf3(x0, x1, x2, C3, sgn v8) (v8, v8, v8) {
+	t := x1.Add(x2)
+	d := swapRI(x1.Sub(x2)).Mul(sgn)
+	m := t.MulAdd(C3, x0)
+	return x0.Add(t), m.Add(d), m.Sub(d)
+}
+
+func vpass9(xs, ys *[9][]float32, n2 int, ss float32, tw bool, w []float32) int {
+	C3 := bc(c3)
+	sgn := altSign(ss, -ss)
+	sn := float32(1)
+	if ss < 0 {
+		sn = -1
+	}
+	I1r, I1i := bc(c91), bc(-sn*s91)
+	I2r, I2i := bc(c92), bc(-sn*s92)
+	I4r, I4i := bc(c94), bc(-sn*s94)
+	var W [8][2]v8
+	if tw {
+		for i := range W {
+			W[i][0], W[i][1] = bc(w[2*i]), bc(w[2*i+1])
+		}
+	}
+	x0, x1, x2, x3, x4, x5, x6, x7, x8 := xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7], xs[8]
+	c := 0
+	for ; c+8 <= n2; c += 8 {
+		a00, a01, a02 := vbf3(ld(x0, c), ld(x3, c), ld(x6, c), C3, sgn)
+		a10, a11, a12 := vbf3(ld(x1, c), ld(x4, c), ld(x7, c), C3, sgn)
+		a20, a21, a22 := vbf3(ld(x2, c), ld(x5, c), ld(x8, c), C3, sgn)
+		a11 = cmulV(a11, I1r, I1i)
+		a12 = cmulV(a12, I2r, I2i)
+		a21 = cmulV(a21, I2r, I2i)
+		a22 = cmulV(a22, I4r, I4i)
+		var o [9]v8
+		o[0], o[3], o[6] = vbf3(a00, a10, a20, C3, sgn)
+		o[1], o[4], o[7] = vbf3(a01, a11, a21, C3, sgn)
+		o[2], o[5], o[8] = vbf3(a02, a12, a22, C3, sgn)
+		st(o[0], ys[0], c)
+		for k := 1; k < 9; k++ {
+			v := o[k]
+			if tw {
+				v = cmulV(v, W[k-1][0], W[k-1][1])
+			}
+			st(v, ys[k], c)
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	return c
+}

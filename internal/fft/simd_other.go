@@ -35,3 +35,5 @@ func vaddCmul(ys, a0, us []float32, n2 int, wr, wi float32) int { return 0 }
 func vrealFwd(zk, zj []float32, wr, wi float32) int { return 0 }
 
 func vrealInv(ak, aj []float32, f, wr, wi float32) int { return 0 }
+
+func vpass9(xs, ys *[9][]float32, n2 int, ss float32, tw bool, w []float32) int { return 0 }

@@ -276,10 +276,10 @@ func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 		cs.sa, cs.sb, cs.sc = 2*M*K, 4*K*N, 2*M*N
 	}
 	rows := ra + rb + rc
-	// about 1 MiB of frequency-major operands per chunk, at least one cache
-	// line (8 complex values) per row segment, and enough chunks for the
-	// threads
-	fc := max(8, min(64, contractChunkBudget/(2*rows)))
+	// about 4 MiB of frequency-major operands per chunk, but at least 16
+	// complex values (two cache lines) per row segment, and enough chunks
+	// for the threads
+	fc := max(16, min(64, contractChunkBudget/(2*rows)))
 	fc = max(1, min(fc, (F+cs.threads-1)/cs.threads))
 	nch := (F + fc - 1) / fc
 	gemmThreads := 1
@@ -310,8 +310,8 @@ func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 }
 
 // contractChunkBudget is the number of complex values of frequency-major
-// operands one chunk of the GEMM path aims for (1 MiB).
-const contractChunkBudget = 1 << 17
+// operands one chunk of the GEMM path aims for (4 MiB).
+const contractChunkBudget = 1 << 19
 
 // freqTile is the number of rows copied together by toFreqMajor and
 // fromFreqMajor: their cache lines stay in L1 across the chunk's frequencies.

@@ -317,6 +317,7 @@ func vpass9(xs, ys *[9][]float32, n2 int, ss float32, tw bool, w []float32) int 
 		}
 	}
 	x0, x1, x2, x3, x4, x5, x6, x7, x8 := xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7], xs[8]
+	y0, y1, y2, y3, y4, y5, y6, y7, y8 := ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], ys[6], ys[7], ys[8]
 	c := 0
 	for ; c+8 <= n2; c += 8 {
 		a00, a01, a02 := vbf3(ld(x0, c), ld(x3, c), ld(x6, c), C3, sgn)
@@ -326,18 +327,28 @@ func vpass9(xs, ys *[9][]float32, n2 int, ss float32, tw bool, w []float32) int 
 		a12 = cmulV(a12, I2r, I2i)
 		a21 = cmulV(a21, I2r, I2i)
 		a22 = cmulV(a22, I4r, I4i)
-		var o [9]v8
-		o[0], o[3], o[6] = vbf3(a00, a10, a20, C3, sgn)
-		o[1], o[4], o[7] = vbf3(a01, a11, a21, C3, sgn)
-		o[2], o[5], o[8] = vbf3(a02, a12, a22, C3, sgn)
-		st(o[0], ys[0], c)
-		for k := 1; k < 9; k++ {
-			v := o[k]
-			if tw {
-				v = cmulV(v, W[k-1][0], W[k-1][1])
-			}
-			st(v, ys[k], c)
+		o0, o3, o6 := vbf3(a00, a10, a20, C3, sgn)
+		o1, o4, o7 := vbf3(a01, a11, a21, C3, sgn)
+		o2, o5, o8 := vbf3(a02, a12, a22, C3, sgn)
+		if tw {
+			o1 = cmulV(o1, W[0][0], W[0][1])
+			o2 = cmulV(o2, W[1][0], W[1][1])
+			o3 = cmulV(o3, W[2][0], W[2][1])
+			o4 = cmulV(o4, W[3][0], W[3][1])
+			o5 = cmulV(o5, W[4][0], W[4][1])
+			o6 = cmulV(o6, W[5][0], W[5][1])
+			o7 = cmulV(o7, W[6][0], W[6][1])
+			o8 = cmulV(o8, W[7][0], W[7][1])
 		}
+		st(o0, y0, c)
+		st(o1, y1, c)
+		st(o2, y2, c)
+		st(o3, y3, c)
+		st(o4, y4, c)
+		st(o5, y5, c)
+		st(o6, y6, c)
+		st(o7, y7, c)
+		st(o8, y8, c)
 	}
 	archsimd.ClearAVXUpperBits()
 	return c

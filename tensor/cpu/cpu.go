@@ -31,7 +31,17 @@ func (b *Buf) I32() []int32 {
 // Backend is the CPU backend. It is safe for concurrent use.
 type Backend struct {
 	threads int
+
+	// pool caches freed buffers by exact length so a training loop that
+	// frees its intermediates (autograd.Release) reuses memory instead of
+	// asking the runtime (and the kernel) for fresh zeroed pages each step.
+	mu        sync.Mutex
+	pool      map[int][]*Buf
+	poolBytes int
 }
+
+// maxPoolBytes bounds the memory kept in the free-buffer cache.
+const maxPoolBytes = 1 << 30
 
 var _ tensor.Backend = (*Backend)(nil)
 
@@ -52,14 +62,48 @@ func Default() *Backend {
 // Name reports the backend and its thread count.
 func (be *Backend) Name() string { return fmt.Sprintf("cpu (%d threads)", be.threads) }
 
-// Alloc returns a zeroed buffer.
-func (be *Backend) Alloc(n int) tensor.Buffer { return &Buf{F: make([]float32, n)} }
-
-// Free drops the buffer (the garbage collector reclaims it).
-func (be *Backend) Free(b tensor.Buffer) {
-	if cb, ok := b.(*Buf); ok {
-		cb.F = nil
+// Alloc returns a zeroed buffer, reusing a freed one of the same length
+// when the cache holds one.
+func (be *Backend) Alloc(n int) tensor.Buffer {
+	if n >= 1024 {
+		be.mu.Lock()
+		if l := be.pool[n]; len(l) > 0 {
+			f := l[len(l)-1].F
+			be.pool[n] = l[:len(l)-1]
+			be.poolBytes -= 4 * n
+			be.mu.Unlock()
+			be.parallel(n, 1<<18, func(lo, hi int) { clear(f[lo:hi]) })
+			return &Buf{F: f}
+		}
+		be.mu.Unlock()
 	}
+	return &Buf{F: make([]float32, n)}
+}
+
+// Free returns the buffer's memory to the cache (or to the garbage
+// collector when the cache is full). The Buf itself is emptied so that a
+// use after Free fails loudly instead of reading recycled memory.
+func (be *Backend) Free(b tensor.Buffer) {
+	cb, ok := b.(*Buf)
+	if !ok || cb.F == nil {
+		return
+	}
+	f := cb.F
+	cb.F = nil
+	n := len(f)
+	if n < 1024 {
+		return
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.poolBytes+4*n > maxPoolBytes {
+		return
+	}
+	if be.pool == nil {
+		be.pool = map[int][]*Buf{}
+	}
+	be.pool[n] = append(be.pool[n], &Buf{F: f})
+	be.poolBytes += 4 * n
 }
 
 func buf(b tensor.Buffer) []float32 {

@@ -88,7 +88,7 @@ func (be *Backend) IRFFT2(dst, src tensor.Buffer, batch, h, w int) {
 // contractGEMMMin is the per-frequency complex volume M·N·K from which
 // ComplexContract uses packed real GEMMs instead of direct loops. A variable
 // so that tests can force either path.
-var contractGEMMMin = 2048
+var contractGEMMMin = 1024
 
 // contract describes ComplexContract as one complex GEMM per frequency:
 // C_f[m][n] = Σ_k A_f[m][k]·op(B_f[k][n]) with op = conj when conj is set.

@@ -285,7 +285,7 @@ func TestComplexContractAgainstEinsum(t *testing.T) {
 		case "gemm":
 			contractGEMMMin = 0
 		case "auto":
-			contractGEMMMin = 2048
+			contractGEMMMin = 1024
 		}
 		for _, s := range shapes {
 			B, I, O, F := s[0], s[1], s[2], s[3]

@@ -2,7 +2,7 @@
 // Batched GEMM: C = alpha·op(A)·op(B) + beta·C, 64×64 output tile per
 // workgroup, 16-deep K tiles staged in shared memory, 4×4 outputs per
 // thread. op(A)[m,k] = A[aOff + batch·sA + m·ars + k·acs] (transposition is
-// expressed by the strides), likewise B; C is row-major [M][N]. beta = 0
+// expressed by the strides), likewise B; C[m][n] = C[cOff + batch·sC + m·crs + n]. beta = 0
 // never reads C. The grid is (N tiles, M tiles from row0, batches from
 // batch0).
 layout(local_size_x = 16, local_size_y = 16) in;
@@ -12,7 +12,7 @@ layout(std430, binding = 2) readonly buffer Bb { float B[]; };
 layout(push_constant) uniform PC {
 	int M, N, K, aOff, bOff, cOff, sA, sB, sC, ars, acs, brs, bcs;
 	float alpha, beta;
-	int batch0, row0;
+	int batch0, row0, crs;
 } pc;
 
 shared float As[16][68];
@@ -62,7 +62,7 @@ void main() {
 		for (int j = 0; j < 4; j++) {
 			int gn = bn + tx + 16 * j;
 			if (gn >= pc.N) continue;
-			int ci = c0 + gm * pc.N + gn;
+			int ci = c0 + gm * pc.crs + gn;
 			float v = pc.alpha * acc[i][j];
 			if (pc.beta != 0.0) v += pc.beta * C[ci];
 			C[ci] = v;

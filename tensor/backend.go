@@ -261,3 +261,10 @@ type AdamParams struct {
 	Decoupled                          bool // AdamW
 	Step                               int  // 1-based step count for bias correction
 }
+
+// UninitAllocator is implemented by backends that can hand out a buffer
+// without zero-filling it. Ops whose kernels overwrite every output element
+// use it to skip a pass over memory; everything else uses Alloc.
+type UninitAllocator interface {
+	AllocUninit(n int) Buffer
+}

@@ -24,7 +24,7 @@ func wantFloat(op string, ts ...*Tensor) {
 func Unary(op UnaryOp, x *Tensor, a, b float32) *Tensor {
 	wantFloat("Unary", x)
 	c := x.Contiguous()
-	out := Empty(x.st.be, Float32, x.shape...)
+	out := emptyUninit(x.st.be, Float32, x.shape...)
 	if n := out.Numel(); n > 0 {
 		if c.offset != 0 {
 			c2 := c.Clone()
@@ -44,7 +44,7 @@ func Binary(op BinaryOp, a, b *Tensor) *Tensor {
 	be := sameBackend("Binary", a, b)
 	wantFloat("Binary", a, b)
 	shape := BroadcastShapes("Binary", a.shape, b.shape)
-	out := Empty(be, Float32, shape...)
+	out := emptyUninit(be, Float32, shape...)
 	if out.Numel() == 0 {
 		return out
 	}
@@ -176,7 +176,7 @@ func Concat(a int, ts ...*Tensor) *Tensor {
 		total += t.shape[a]
 	}
 	shape[a] = total
-	out := Empty(be, ts[0].dtype, shape...)
+	out := emptyUninit(be, ts[0].dtype, shape...)
 	pos := 0
 	for _, t := range ts {
 		if t.shape[a] > 0 {

@@ -32,11 +32,11 @@ func MatMul(a, b *Tensor) *Tensor {
 	}
 	batch := BroadcastShapes("MatMul", a.shape[:a.Rank()-2], b.shape[:b.Rank()-2])
 	nb := Numel(batch)
-	out := Empty(be, Float32, append(append([]int{}, batch...), M, N)...)
-	if out.Numel() == 0 {
-		return out
-	}
 	if K == 0 {
+		return Empty(be, Float32, append(append([]int{}, batch...), M, N)...)
+	}
+	out := emptyUninit(be, Float32, append(append([]int{}, batch...), M, N)...)
+	if out.Numel() == 0 {
 		return out
 	}
 	prep := func(t *Tensor, rows, cols int) (*Tensor, bool, int) {

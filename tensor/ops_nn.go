@@ -41,7 +41,7 @@ func GatherCols(x, idx *Tensor) *Tensor {
 	if xc.offset != 0 || ic.offset != 0 {
 		panic("tensor.GatherCols: inputs must start at offset 0")
 	}
-	out := Empty(x.st.be, Float32, x.Dim(0))
+	out := emptyUninit(x.st.be, Float32, x.Dim(0))
 	x.st.be.GatherCols(out.st.buf, xc.Buffer(), ic.Buffer(), x.Dim(0), x.Dim(1))
 	return out
 }
@@ -128,7 +128,7 @@ func DropoutMask(be Backend, p float32, seed uint64, shape ...int) *Tensor {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("tensor.DropoutMask: p = %v not in [0, 1)", p))
 	}
-	u := Empty(be, Float32, shape...)
+	u := emptyUninit(be, Float32, shape...)
 	if n := u.Numel(); n > 0 {
 		be.Random(u.st.buf, 0, n, Uniform, seed, 0, 1)
 		be.Unary(OpThreshold, u.st.buf, u.st.buf, n, p, 1/(1-p))
@@ -138,7 +138,7 @@ func DropoutMask(be Backend, p float32, seed uint64, shape ...int) *Tensor {
 
 // RandUniform returns a tensor of uniform values in [lo, hi).
 func RandUniform(be Backend, seed uint64, lo, hi float32, shape ...int) *Tensor {
-	u := Empty(be, Float32, shape...)
+	u := emptyUninit(be, Float32, shape...)
 	if n := u.Numel(); n > 0 {
 		be.Random(u.st.buf, 0, n, Uniform, seed, lo, hi)
 	}
@@ -147,7 +147,7 @@ func RandUniform(be Backend, seed uint64, lo, hi float32, shape ...int) *Tensor 
 
 // RandNormal returns a tensor of normal values with the given mean and std.
 func RandNormal(be Backend, seed uint64, mean, std float32, shape ...int) *Tensor {
-	u := Empty(be, Float32, shape...)
+	u := emptyUninit(be, Float32, shape...)
 	if n := u.Numel(); n > 0 {
 		be.Random(u.st.buf, 0, n, Normal, seed, mean, std)
 	}

@@ -38,8 +38,11 @@ func ReduceAxis(op ReduceOp, t *Tensor, a int, keep bool) *Tensor {
 	if n == 0 && op != ReduceSum {
 		panic(fmt.Sprintf("tensor.Reduce: reduction over empty axis %d of %v", a, t.shape))
 	}
-	out := Empty(t.st.be, dt, shape...)
-	if out.Numel() > 0 && n > 0 {
+	if n == 0 {
+		return Empty(t.st.be, dt, shape...) // an empty sum is zero
+	}
+	out := emptyUninit(t.st.be, dt, shape...)
+	if out.Numel() > 0 {
 		t.st.be.Reduce(op, out.st.buf, c.Buffer(), outer, n, inner)
 	}
 	if c != t {

@@ -257,7 +257,7 @@ func (t *Tensor) Contiguous() *Tensor {
 	if t.IsContiguous() {
 		return t
 	}
-	out := Empty(t.st.be, t.dtype, t.shape...)
+	out := emptyUninit(t.st.be, t.dtype, t.shape...)
 	if out.Numel() > 0 {
 		t.copyInto(out)
 	}
@@ -266,7 +266,7 @@ func (t *Tensor) Contiguous() *Tensor {
 
 // Clone returns a new contiguous copy that owns its storage.
 func (t *Tensor) Clone() *Tensor {
-	out := Empty(t.st.be, t.dtype, t.shape...)
+	out := emptyUninit(t.st.be, t.dtype, t.shape...)
 	if out.Numel() > 0 {
 		t.copyInto(out)
 	}
@@ -493,3 +493,20 @@ func (t *Tensor) moveReshape(shape ...int) *Tensor {
 // ReshapeOwned is Reshape for a tensor the caller owns and gives up: the
 // result owns the storage, so releasing it frees the memory.
 func (t *Tensor) ReshapeOwned(shape ...int) *Tensor { return t.moveReshape(shape...) }
+
+// emptyUninit allocates a contiguous tensor whose contents are unspecified;
+// only for outputs that a kernel overwrites completely.
+func emptyUninit(be Backend, dt DType, shape ...int) *Tensor {
+	ua, ok := be.(UninitAllocator)
+	if !ok {
+		return Empty(be, dt, shape...)
+	}
+	checkShape("Empty", shape)
+	return &Tensor{
+		shape:   slices.Clone(shape),
+		strides: ContiguousStrides(shape),
+		dtype:   dt,
+		st:      &storage{be: be, buf: ua.AllocUninit(Numel(shape))},
+		owner:   true,
+	}
+}

@@ -16,6 +16,9 @@ import (
 type Backend struct {
 	c  *Context
 	tw map[int]*allocation // DFT twiddle tables by length (guarded by c.mu)
+	// directConv selects the direct convolution shaders instead of im2col +
+	// GEMM (tests compare both).
+	directConv bool
 }
 
 var _ tensor.Backend = (*Backend)(nil)

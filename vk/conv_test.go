@@ -14,7 +14,17 @@ import (
 func convOut(in, k, s, d, pb, pa int) int { return (in+pb+pa-d*(k-1)-1)/s + 1 }
 
 func TestConvConformance(t *testing.T) {
-	be := shared(t)
+	for _, direct := range []bool{false, true} {
+		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+			be := shared(t)
+			be.directConv = direct
+			defer func() { be.directConv = false }()
+			testConv(t, be)
+		})
+	}
+}
+
+func testConv(t *testing.T, be *Backend) {
 	r := rand.New(rand.NewSource(10))
 	type cc struct {
 		n, c, h, w, k, g, kh, kw, sh, sw, dh, dw, ph, pw, pha, pwa int

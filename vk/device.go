@@ -2,8 +2,8 @@
 //
 // The package has three layers:
 //
-//   - device discovery and selection (Devices, Choose, ChooseFlag), usable by
-//     `dash devices` and by callers that pick a backend;
+//   - device discovery and selection (Devices, Choose, ChooseFrom, Report),
+//     usable by `dash devices` and by callers that pick a backend;
 //   - a runtime (Context): loader, instance, logical device, a sub-allocating
 //     memory manager, a command recorder that batches dispatches, inserts
 //     barriers only on hazards and waits only at sync points, cached compute
@@ -11,13 +11,19 @@
 //   - Backend, the tensor.Backend implementation built on the runtime.
 //
 // The Vulkan binding needs cgo. Built with CGO_ENABLED=0, Devices and Open
-// return ErrNoCgo and Choose always selects the CPU backend, saying why.
+// return ErrNoCgo, automatic selection picks the CPU backend saying why, and
+// an explicit Vulkan request is an error.
 //
 // Environment:
 //
 //	DASH_DEVICE=cpu|vulkan|vulkan:N  backend selection (default: auto)
 //	DASH_VK_VALIDATE=1               enable VK_LAYER_KHRONOS_validation
 //	DASH_PROFILE=1                   per-op GPU times from timestamp queries
+//	DASH_VK_NO_FASTPATH=1            record through the binding's wrappers only
+//
+// Tests: DASH_REQUIRE_VULKAN=1 turns a missing device into a failure;
+// DASH_VK_FORCE_STAGING=1 runs the conformance suite through staging buffers;
+// DASH_VK_VALIDATE=0 turns the (default-on) validation layers off.
 package vk
 
 import (

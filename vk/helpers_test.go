@@ -86,7 +86,10 @@ func shared(t testing.TB) *Backend {
 	t.Helper()
 	idx := testDevice(t)
 	sharedOnce.Do(func() {
-		sharedBE, sharedErr = New(Options{Device: idx, Validate: os.Getenv("DASH_VK_VALIDATE") != "0"})
+		// DASH_VK_FORCE_STAGING=1 runs the suite through staging buffers, the
+		// path of GPUs whose device-local memory is not host-visible.
+		sharedBE, sharedErr = New(Options{Device: idx, Validate: os.Getenv("DASH_VK_VALIDATE") != "0",
+			ForceStaging: envOn("DASH_VK_FORCE_STAGING")})
 	})
 	if sharedErr != nil {
 		t.Fatalf("opening Vulkan backend: %v", sharedErr)

@@ -88,26 +88,43 @@ func (be *Backend) MatMul(c, a, b tensor.Buffer, p tensor.MatMulParams) {
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
+	be.gemm(gemmArgs{c: cb.a, a: ab.a, b: bb.a, batch: p.Batch, M: p.M, N: p.N, K: p.K,
+		aOff: p.AOff, bOff: p.BOff, cOff: p.COff, sA: p.StrideA, sB: p.StrideB, sC: p.StrideC,
+		ars: ars, acs: acs, brs: brs, bcs: bcs, crs: p.N, alpha: p.Alpha, beta: p.Beta})
+}
+
+// gemmArgs describes a batched GEMM with explicit strides (in elements):
+// op(A)[m,k] = a[aOff + i·sA + m·ars + k·acs], op(B)[k,n] = b[bOff + i·sB +
+// k·brs + n·bcs], C[m,n] = c[cOff + i·sC + m·crs + n].
+type gemmArgs struct {
+	c, a, b                 *allocation
+	batch, M, N, K          int
+	aOff, bOff, cOff        int
+	sA, sB, sC              int
+	ars, acs, brs, bcs, crs int
+	alpha, beta             float32
+}
+
+// gemm records the tiled matmul shader, splitting batches and row tiles
+// over several dispatches when they exceed the grid limits. Caller holds
+// c.mu.
+func (be *Backend) gemm(g gemmArgs) {
 	lim := int(be.c.info.MaxComputeWorkGroupCount[1])
 	zlim := int(be.c.info.MaxComputeWorkGroupCount[2])
-	if lim > 65535 {
-		lim = 65535
-	}
-	if zlim > 65535 {
-		zlim = 65535
-	}
-	nt := (p.N + 63) / 64
+	lim, zlim = min(lim, 65535), min(zlim, 65535)
+	nt := (g.N + 63) / 64
 	if nt > int(be.c.info.MaxComputeWorkGroupCount[0]) {
-		panic(fmt.Sprintf("vk.MatMul: N = %d needs %d workgroups, over the device limit", p.N, nt))
+		panic(fmt.Sprintf("vk.MatMul: N = %d needs %d workgroups, over the device limit", g.N, nt))
 	}
-	mt := (p.M + 63) / 64
-	for b0 := 0; b0 < p.Batch; b0 += zlim {
-		nb := min(zlim, p.Batch-b0)
+	mt := (g.M + 63) / 64
+	for b0 := 0; b0 < g.batch; b0 += zlim {
+		nb := min(zlim, g.batch-b0)
 		for m0 := 0; m0 < mt; m0 += lim {
 			nm := min(lim, mt-m0)
-			push := pushBuf{}.i(p.M, p.N, p.K, p.AOff, p.BOff, p.COff, p.StrideA, p.StrideB, p.StrideC, ars, acs, brs, bcs).
-				f(p.Alpha, p.Beta).i(b0, m0*64)
-			be.c.dispatch("matmul", nil, [3]uint32{uint32(nt), uint32(nm), uint32(nb)}, push, wr(cb), rd(ab), rd(bb))
+			push := pushBuf{}.i(g.M, g.N, g.K, g.aOff, g.bOff, g.cOff, g.sA, g.sB, g.sC, g.ars, g.acs, g.brs, g.bcs).
+				f(g.alpha, g.beta).i(b0, m0*64, g.crs)
+			be.c.dispatch("matmul", nil, [3]uint32{uint32(nt), uint32(nm), uint32(nb)}, push,
+				arg{a: g.c, write: true}, arg{a: g.a}, arg{a: g.b})
 		}
 	}
 }
@@ -228,6 +245,10 @@ func (be *Backend) ConvForward(p tensor.ConvParams, y, x, w tensor.Buffer) {
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
+	if ch := be.convChunk(p); ch > 0 && !be.directConv {
+		be.convForwardGEMM(p, yb.a, xb.a, wb.a, ch)
+		return
+	}
 	be.c.dispatch("conv_fwd", nil, be.groups1D(ny, 256), convPush(p), wr(yb), rd(xb), rd(wb))
 }
 
@@ -244,6 +265,10 @@ func (be *Backend) ConvBackwardData(p tensor.ConvParams, dx, dy, w tensor.Buffer
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
+	if ch := be.convChunk(p); ch > 0 && !be.directConv && p.OH*p.OW > 0 {
+		be.convBackwardDataGEMM(p, dxb.a, dyb.a, wb.a, ch)
+		return
+	}
 	be.c.dispatch("conv_bwd_data", nil, be.groups1D(nx, 256), convPush(p), wr(dxb), rd(dyb), rd(wb))
 }
 
@@ -257,6 +282,10 @@ func (be *Backend) ConvBackwardFilter(p tensor.ConvParams, dw, x, dy tensor.Buff
 	need("ConvBackwardFilter", dyb, 0, p.N*p.K*p.OH*p.OW)
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
+	if ch := be.convChunk(p); ch > 0 && !be.directConv && p.N > 0 {
+		be.convBackwardFilterGEMM(p, dwb.a, xb.a, dyb.a, ch)
+		return
+	}
 	be.c.dispatch("conv_bwd_filter", nil, be.c.grid(uint64(nw)), convPush(p), wr(dwb), rd(xb), rd(dyb))
 }
 

@@ -74,6 +74,9 @@ func TestMatMulConformance(t *testing.T) {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {
 				for _, beta := range []float32{0, 0.5} {
+					if cs.batch > 65535 && (ta || tb || beta == 0) {
+						continue // one combination covers the batch split
+					}
 					p := tensor.MatMulParams{Batch: cs.batch, M: cs.m, K: cs.k, N: cs.n, TransA: ta, TransB: tb,
 						AOff: 1, BOff: 2, COff: 3, StrideA: cs.m * cs.k, StrideB: cs.k * cs.n, StrideC: cs.m * cs.n, Alpha: 1.5, Beta: beta}
 					if cs.batch == 2 {

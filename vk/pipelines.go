@@ -33,11 +33,11 @@ type pipelineCache struct {
 	c       *Context
 	modules map[string]vulkan.ShaderModule
 	layouts map[int]*layout
-	pipes   map[string]*pipeline
+	pipes   map[pipeKey]*pipeline
 }
 
 func newPipelineCache(c *Context) *pipelineCache {
-	return &pipelineCache{c: c, modules: map[string]vulkan.ShaderModule{}, layouts: map[int]*layout{}, pipes: map[string]*pipeline{}}
+	return &pipelineCache{c: c, modules: map[string]vulkan.ShaderModule{}, layouts: map[int]*layout{}, pipes: map[pipeKey]*pipeline{}}
 }
 
 func (pc *pipelineCache) module(name string) (vulkan.ShaderModule, error) {
@@ -110,7 +110,23 @@ func (pc *pipelineCache) layoutFor(n int) (*layout, error) {
 	return l, nil
 }
 
+// pipeKey identifies a pipeline; up to 4 specialization constants.
+type pipeKey struct {
+	name  string
+	nbind int
+	nspec int
+	spec  [4]uint32
+}
+
 func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, error) {
+	if len(spec) > 4 {
+		return nil, fmt.Errorf("vk: %s: %d specialization constants (at most 4)", name, len(spec))
+	}
+	k := pipeKey{name: name, nbind: nbind, nspec: len(spec)}
+	copy(k.spec[:], spec)
+	if p, ok := pc.pipes[k]; ok {
+		return p, nil
+	}
 	var kb strings.Builder
 	kb.WriteString(name)
 	kb.WriteByte('/')
@@ -120,9 +136,6 @@ func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, 
 		kb.WriteString(strconv.FormatUint(uint64(s), 10))
 	}
 	key := kb.String()
-	if p, ok := pc.pipes[key]; ok {
-		return p, nil
-	}
 	mod, err := pc.module(name)
 	if err != nil {
 		return nil, err
@@ -163,7 +176,7 @@ func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, 
 	_ = data
 	pc.c.stats.Pipelines++
 	p := &pipeline{layout: l, pipe: pipes[0]}
-	pc.pipes[key] = p
+	pc.pipes[k] = p
 	return p, nil
 }
 

@@ -425,46 +425,22 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 	}
 	c.rec.access(f, rd, wr)
 
-	var set vulkan.DescriptorSet
-	dai := &vulkan.DescriptorSetAllocateInfo{
-		SType:              vulkan.StructureTypeDescriptorSetAllocateInfo,
-		DescriptorPool:     f.dpool,
-		DescriptorSetCount: 1,
-		PSetLayouts:        []vulkan.DescriptorSetLayout{p.layout.set},
-	}
-	if err := vkErr("vkAllocateDescriptorSets", vulkan.AllocateDescriptorSets(c.dev, dai, &set)); err != nil {
-		c.setErr(err)
-		panic(err)
-	}
-	writes := make([]vulkan.WriteDescriptorSet, len(args))
-	for i, g := range args {
-		off, size := g.bindRange()
-		writes[i] = vulkan.WriteDescriptorSet{
-			SType:           vulkan.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
-			PBufferInfo: []vulkan.DescriptorBufferInfo{{
-				Buffer: g.a.blk.buf,
-				Offset: vulkan.DeviceSize(off),
-				Range:  vulkan.DeviceSize(size),
-			}},
-		}
-	}
-	vulkan.UpdateDescriptorSets(c.dev, uint32(len(writes)), writes, 0, nil)
 	if c.prof != nil {
 		c.prof.start(f, name)
 	}
-	if p.pipe != c.rec.lastPipe {
-		vulkan.CmdBindPipeline(f.cmd, vulkan.PipelineBindPointCompute, p.pipe)
+	if c.fast != nil {
+		if len(args) > maxBindings {
+			panic(fmt.Sprintf("vk: %s binds %d buffers (at most %d)", name, len(args), maxBindings))
+		}
+		res := c.fast.record(c.dev, f.cmd, f.dpool, p, p.pipe != c.rec.lastPipe, args, push, groups)
+		if err := vkErr("vkAllocateDescriptorSets", res); err != nil {
+			c.setErr(err)
+			panic(err)
+		}
 		c.rec.lastPipe = p.pipe
+	} else {
+		c.recordSlow(f, p, args, push, groups)
 	}
-	vulkan.CmdBindDescriptorSets(f.cmd, vulkan.PipelineBindPointCompute, p.layout.layout, 0, 1, []vulkan.DescriptorSet{set}, 0, nil)
-	if len(push) > 0 {
-		vulkan.CmdPushConstants(f.cmd, p.layout.layout, vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit), 0, uint32(len(push)*4), unsafe.Pointer(&push[0]))
-	}
-	vulkan.CmdDispatch(f.cmd, groups[0], groups[1], groups[2])
 	if c.prof != nil {
 		c.prof.end(f)
 	}
@@ -581,8 +557,12 @@ func (c *Context) scratch(n uint64) *allocation {
 // chunkElems is the number of 4-byte elements one binding may cover when a
 // contiguous kernel is split over sub-ranges: the largest multiple of the
 // offset alignment within maxStorageBufferRange.
+//
+// One alignment unit is kept free so that a chunk whose start must be moved
+// down to the alignment (alignArg) still fits, and every chunk starts at an
+// aligned element offset.
 func (c *Context) chunkElems() int {
-	return int((c.mem.maxRange &^ (c.mem.align - 1)) / 4)
+	return int(((c.mem.maxRange - c.mem.align) &^ (c.mem.align - 1)) / 4)
 }
 
 // chunks calls f for consecutive element ranges [lo, lo+n) covering [0, total)
@@ -600,4 +580,46 @@ func (c *Context) chunks(total, elemsPerItem int, f func(lo, n int)) {
 // sub binds elements [lo, lo+n) of b (4-byte elements).
 func sub(b *Buffer, write bool, lo, n int) arg {
 	return arg{a: b.a, write: write, off: uint64(lo) * 4, size: uint64(n) * 4}
+}
+
+// recordSlow records a dispatch through the binding's wrappers (used when
+// the fast path is unavailable, or disabled with DASH_VK_NO_FASTPATH=1).
+func (c *Context) recordSlow(f *frame, p *pipeline, args []arg, push []uint32, groups [3]uint32) {
+	var set vulkan.DescriptorSet
+	dai := &vulkan.DescriptorSetAllocateInfo{
+		SType:              vulkan.StructureTypeDescriptorSetAllocateInfo,
+		DescriptorPool:     f.dpool,
+		DescriptorSetCount: 1,
+		PSetLayouts:        []vulkan.DescriptorSetLayout{p.layout.set},
+	}
+	if err := vkErr("vkAllocateDescriptorSets", vulkan.AllocateDescriptorSets(c.dev, dai, &set)); err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	writes := make([]vulkan.WriteDescriptorSet, len(args))
+	for i, g := range args {
+		off, size := g.bindRange()
+		writes[i] = vulkan.WriteDescriptorSet{
+			SType:           vulkan.StructureTypeWriteDescriptorSet,
+			DstSet:          set,
+			DstBinding:      uint32(i),
+			DescriptorCount: 1,
+			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
+			PBufferInfo: []vulkan.DescriptorBufferInfo{{
+				Buffer: g.a.blk.buf,
+				Offset: vulkan.DeviceSize(off),
+				Range:  vulkan.DeviceSize(size),
+			}},
+		}
+	}
+	vulkan.UpdateDescriptorSets(c.dev, uint32(len(writes)), writes, 0, nil)
+	if p.pipe != c.rec.lastPipe {
+		vulkan.CmdBindPipeline(f.cmd, vulkan.PipelineBindPointCompute, p.pipe)
+		c.rec.lastPipe = p.pipe
+	}
+	vulkan.CmdBindDescriptorSets(f.cmd, vulkan.PipelineBindPointCompute, p.layout.layout, 0, 1, []vulkan.DescriptorSet{set}, 0, nil)
+	if len(push) > 0 {
+		vulkan.CmdPushConstants(f.cmd, p.layout.layout, vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit), 0, uint32(len(push)*4), unsafe.Pointer(&push[0]))
+	}
+	vulkan.CmdDispatch(f.cmd, groups[0], groups[1], groups[2])
 }

@@ -64,6 +64,7 @@ type Context struct {
 	opts     Options
 
 	mem   *memory
+	fast  *fastPath // single-cgo-call dispatch recording (nil: binding wrappers)
 	rec   *recorder
 	pipes *pipelineCache
 	prof  *profiler
@@ -374,6 +375,9 @@ func Open(o Options) (*Context, error) {
 	var q vulkan.Queue
 	vulkan.GetDeviceQueue(dev, c.qfam, 0, &q)
 	c.queue = q
+	if !envOn("DASH_VK_NO_FASTPATH") {
+		c.fast = newFastPath(inst, dev)
+	}
 	if c.mem, err = newMemory(c); err != nil {
 		return fail(err)
 	}

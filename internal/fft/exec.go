@@ -1,8 +1,15 @@
 package fft
 
-import "sync"
+import (
+	"runtime"
+	"sync"
+)
 
-// work holds reusable scratch buffers for one goroutine.
+// work holds reusable scratch buffers for one goroutine. Slot use:
+// 0 and 3 are the Stockham ping-pong buffers of exec; 1, 2 and 4 belong to
+// the pass kernels that need scratch (Rader, direct prime, Bluestein) and to
+// the odd-length real transforms; 5 and 6 hold the lane-batched rows. Nested
+// transforms (Rader/Bluestein sub-plans) use child().
 type work struct {
 	bufs [7][]float32
 	sub  *work
@@ -22,10 +29,31 @@ func (w *work) child() *work {
 	return w.sub
 }
 
-var workPool = sync.Pool{New: func() any { return &work{} }}
+// Scratch is recycled through a small free list first (sync.Pool keeps
+// items per P, so a worker goroutine that lands on another P would miss
+// them and allocate again) and a sync.Pool for any overflow, which the GC
+// may reclaim.
+var (
+	workFree = make(chan *work, 2*runtime.GOMAXPROCS(0)+2)
+	workPool = sync.Pool{New: func() any { return &work{} }}
+)
 
-func getWork() *work  { return workPool.Get().(*work) }
-func putWork(w *work) { workPool.Put(w) }
+func getWork() *work {
+	select {
+	case w := <-workFree:
+		return w
+	default:
+		return workPool.Get().(*work)
+	}
+}
+
+func putWork(w *work) {
+	select {
+	case workFree <- w:
+	default:
+		workPool.Put(w)
+	}
+}
 
 // exec runs an unnormalised transform over the lanes [e0, e0+L) of data laid
 // out as [n][v] complex elements (src and dst are n*v*2 floats). dst may
@@ -82,7 +110,7 @@ func (pl *Plan) exec(dst, src []float32, v, e0, L int, inv bool, w *work) {
 		}
 		switch {
 		case st.rad != nil:
-			st.rad.sub.execRader(out, in, tw, g, st.rad, inv, w)
+			passRader(out, in, tw, g, st.rad, inv, w)
 		case st.gen != nil:
 			passGen(out, in, tw, g, st.gen, sn, w)
 		case st.r == 2:
@@ -93,20 +121,16 @@ func (pl *Plan) exec(dst, src []float32, v, e0, L int, inv bool, w *work) {
 			pass4(out, in, tw, g, sn)
 		case st.r == 5:
 			pass5(out, in, tw, g, sn)
+		case st.r == 6:
+			pass6(out, in, tw, g, sn)
 		case st.r == 7:
 			pass7(out, in, tw, g, sn)
 		case st.r == 8:
 			pass8(out, in, tw, g, sn)
-		case st.r == 9:
-			pass9(out, in, tw, g, sn)
 		}
 		in = out
 		s *= st.r
 	}
-}
-
-func (*Plan) execRader(out, in, tw []float32, g geom, rd *rader, inv bool, w *work) {
-	passRader(out, in, tw, g, rd, inv, w)
 }
 
 // exec runs Bluestein's algorithm lane by lane.

@@ -118,7 +118,7 @@ func FFT(dst, src []float32, batch, n int, inverse bool) {
 // lanesHelp reports whether batched transforms should use the lane layout:
 // worthwhile unless the first pass has a specialised unit-stride kernel.
 func (pl *Plan) lanesHelp() bool {
-	if pl.n < 8 || pl.blue != nil {
+	if pl.n < 8 || pl.n > maxLaneLen || pl.blue != nil {
 		return false
 	}
 	r := pl.stages[0].r

@@ -522,3 +522,32 @@ func TestPlanTransform(t *testing.T) {
 		}
 	}
 }
+
+// TestLongRows covers rows longer than maxLaneLen (one-at-a-time path).
+func TestLongRows(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	n := 2*maxLaneLen + 6 // even, > 2*maxLaneLen: RFFT half length exceeds the lane limit
+	src := randF32(rng, 2*n)
+	spec := make([]float32, 2*(n/2+1)*2)
+	RFFT(spec, src, 2, n)
+	want := fromC128(refRFFT(src[n:]))
+	if e := relErr(spec[2*(n/2+1):], want); e > tol {
+		t.Errorf("RFFT long n=%d: rel err %.3g", n, e)
+	}
+	back := make([]float32, 2*n)
+	IRFFT(back, spec, 2, n)
+	w64 := make([]float64, len(src))
+	for i, v := range src {
+		w64[i] = float64(v)
+	}
+	if e := relErr(back, w64); e > tol {
+		t.Errorf("IRFFT long n=%d: rel err %.3g", n, e)
+	}
+	m := maxLaneLen + 2
+	c := randF32(rng, 2*m*2)
+	out := make([]float32, len(c))
+	FFT(out, c, 2, m, false)
+	if e := relErr(out[2*m:], fromC128(refFFT(toC128(c[2*m:]), false))); e > tol {
+		t.Errorf("FFT long n=%d: rel err %.3g", m, e)
+	}
+}

@@ -25,6 +25,9 @@ var (
 	s73 = float32(math.Sin(6 * math.Pi / 7))
 )
 
+// pass2 is one radix-2 Stockham pass: butterflies over the lanes of each
+// block, output 1 multiplied by the twiddle tw[p] (skipped for p == 0). The
+// radix-2 butterfly is the same in both directions.
 func pass2(y, x, tw []float32, g geom) {
 	m, S := g.m, g.S
 	ks := 2 * S * m
@@ -80,6 +83,9 @@ func pass2(y, x, tw []float32, g geom) {
 	}
 }
 
+// pass3 is one radix-3 Stockham pass: butterflies over the lanes
+// of each block, output j multiplied by the twiddle tw[p][j-1] (skipped for
+// p == 0). sn is +1 forward, -1 inverse.
 func pass3(y, x, tw []float32, g geom, sn float32) {
 	m, S := g.m, g.S
 	ks := 2 * S * m
@@ -135,6 +141,9 @@ func pass3(y, x, tw []float32, g geom, sn float32) {
 	}
 }
 
+// pass4 is one radix-4 Stockham pass: butterflies over the lanes
+// of each block, output j multiplied by the twiddle tw[p][j-1] (skipped for
+// p == 0). sn is +1 forward, -1 inverse.
 func pass4(y, x, tw []float32, g geom, sn float32) {
 	m, S := g.m, g.S
 	ks := 2 * S * m
@@ -226,6 +235,9 @@ func pass4(y, x, tw []float32, g geom, sn float32) {
 	}
 }
 
+// pass8 is one radix-8 Stockham pass (as two radix-4 halves): butterflies over the lanes
+// of each block, output j multiplied by the twiddle tw[p][j-1] (skipped for
+// p == 0). sn is +1 forward, -1 inverse.
 func pass8(y, x, tw []float32, g geom, sn float32) {
 	m, S := g.m, g.S
 	ks := 2 * S * m
@@ -399,6 +411,9 @@ func pass8(y, x, tw []float32, g geom, sn float32) {
 	}
 }
 
+// pass5 is one radix-5 Stockham pass: butterflies over the lanes
+// of each block, output j multiplied by the twiddle tw[p][j-1] (skipped for
+// p == 0). sn is +1 forward, -1 inverse.
 func pass5(y, x, tw []float32, g geom, sn float32) {
 	m, S := g.m, g.S
 	ks := 2 * S * m
@@ -480,6 +495,9 @@ func pass5(y, x, tw []float32, g geom, sn float32) {
 	}
 }
 
+// pass7 is one radix-7 Stockham pass: butterflies over the lanes
+// of each block, output j multiplied by the twiddle tw[p][j-1] (skipped for
+// p == 0). sn is +1 forward, -1 inverse.
 func pass7(y, x, tw []float32, g geom, sn float32) {
 	m, S := g.m, g.S
 	ks := 2 * S * m

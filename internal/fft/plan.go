@@ -4,8 +4,8 @@
 //
 // Algorithms:
 //   - Lengths whose prime factors are all in {2,3,5,7} use a Stockham
-//     autosort mixed-radix algorithm (radix 2, 3, 4, 5, 7, 8 butterflies, no
-//     bit reversal).
+//     autosort mixed-radix algorithm (radix 2, 3, 4, 5, 6, 7, 8 butterflies, no
+//     bit reversal). A lone factor 2 is merged with a 3 into a radix-6 pass.
 //   - Other prime factors are handled inside the same Stockham framework:
 //     primes up to 13 with a direct symmetric butterfly, larger primes with
 //     Rader's algorithm (a cyclic convolution of length p-1 computed with a
@@ -76,6 +76,9 @@ func PlanFor(n int) *Plan {
 // butterfly; larger primes use Rader's algorithm.
 const directPrimeMax = 13
 
+// useRadix6 enables the radix-6 pass (a lone 2 merged with a 3).
+const useRadix6 = true
+
 var orderSmallLast = true
 
 // factorize splits n into the radices used by the Stockham passes, in
@@ -83,7 +86,7 @@ var orderSmallLast = true
 func factorize(n int) []int {
 	var big, small []int
 	m := n
-	for _, p := range []int{7, 5, 9, 3} {
+	for _, p := range []int{7, 5, 3} {
 		for m%p == 0 {
 			small = append(small, p)
 			m /= p
@@ -125,6 +128,16 @@ func factorize(n int) []int {
 		out = append(out, 8)
 	}
 	if n2 > 0 {
+		// a lone factor 2 is merged with a 3 into a twiddle-free last
+		// radix-6 pass when possible
+		if useRadix6 {
+			for i := len(out) - 1; i >= len(big); i-- {
+				if out[i] == 3 {
+					out = append(out[:i], out[i+1:]...)
+					return append(out, 6)
+				}
+			}
+		}
 		out = append(out, 2)
 	}
 	return out
@@ -157,7 +170,7 @@ func costEstimate(n int) float64 {
 	c := 0.0
 	for _, r := range factorize(n) {
 		switch {
-		case r <= 9:
+		case r <= 8:
 			c += float64(r) + 4
 		case r <= directPrimeMax:
 			c += float64(r) + 6
@@ -196,7 +209,7 @@ func newPlan(n int) *Plan {
 			}
 		}
 		switch {
-		case r == 2 || r == 3 || r == 4 || r == 5 || r == 7 || r == 8 || r == 9:
+		case r == 2 || r == 3 || r == 4 || r == 5 || r == 6 || r == 7 || r == 8:
 		case r <= directPrimeMax:
 			st.gen = newGenPrime(r)
 		default:

@@ -6,6 +6,11 @@ import "unsafe"
 // layout by the batched transforms.
 const laneRows = 16
 
+// maxLaneLen is the longest transform (in complex values) that is batched
+// in lane layout; longer rows are transformed one at a time to bound the
+// scratch memory (laneRows*n complex values per buffer).
+const maxLaneLen = 1 << 14
+
 // asU64 views an 8-byte aligned float32 slice of even length as uint64s
 // (one complex value each); ok is false when the slice is not aligned.
 func asU64(s []float32) (u []uint64, ok bool) {
@@ -66,7 +71,7 @@ func lanesToRows(rows, lanes []float32, stride, V, cnt int) {
 func (rp *realPlan) forwardMany(dst, src []float32, count int, w *work) {
 	n := rp.n
 	nc := n/2 + 1
-	if rp.full != nil || n < 4 {
+	if rp.full != nil || n < 4 || n/2 > maxLaneLen {
 		for b := 0; b < count; b++ {
 			rp.forward(dst[2*nc*b:2*nc*(b+1)], src[n*b:n*(b+1)], w)
 		}
@@ -116,7 +121,7 @@ func (rp *realPlan) forwardMany(dst, src []float32, count int, w *work) {
 func (rp *realPlan) inverseMany(dst, src []float32, count int, f float32, w *work) {
 	n := rp.n
 	nc := n/2 + 1
-	if rp.full != nil || n < 4 {
+	if rp.full != nil || n < 4 || n/2 > maxLaneLen {
 		for b := 0; b < count; b++ {
 			rp.inverse(dst[n*b:n*(b+1)], src[2*nc*b:2*nc*(b+1)], f, w)
 		}

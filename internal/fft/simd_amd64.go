@@ -300,55 +300,35 @@ func vbf3(x0, x1, x2, C3, sgn v8) (v8, v8, v8) {
 	return x0.Add(t), m.Add(d), m.Sub(d)
 }
 
-func vpass9(xs, ys *[9][]float32, n2 int, ss float32, tw bool, w []float32) int {
+func vpass6(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3, y4, y5 []float32, n2 int, ss float32, tw bool, w []float32) int {
 	C3 := bc(c3)
 	sgn := altSign(ss, -ss)
-	sn := float32(1)
-	if ss < 0 {
-		sn = -1
-	}
-	I1r, I1i := bc(c91), bc(-sn*s91)
-	I2r, I2i := bc(c92), bc(-sn*s92)
-	I4r, I4i := bc(c94), bc(-sn*s94)
-	var W [8][2]v8
+	var W [5][2]v8
 	if tw {
 		for i := range W {
 			W[i][0], W[i][1] = bc(w[2*i]), bc(w[2*i+1])
 		}
 	}
-	x0, x1, x2, x3, x4, x5, x6, x7, x8 := xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7], xs[8]
-	y0, y1, y2, y3, y4, y5, y6, y7, y8 := ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], ys[6], ys[7], ys[8]
 	c := 0
 	for ; c+8 <= n2; c += 8 {
-		a00, a01, a02 := vbf3(ld(x0, c), ld(x3, c), ld(x6, c), C3, sgn)
-		a10, a11, a12 := vbf3(ld(x1, c), ld(x4, c), ld(x7, c), C3, sgn)
-		a20, a21, a22 := vbf3(ld(x2, c), ld(x5, c), ld(x8, c), C3, sgn)
-		a11 = cmulV(a11, I1r, I1i)
-		a12 = cmulV(a12, I2r, I2i)
-		a21 = cmulV(a21, I2r, I2i)
-		a22 = cmulV(a22, I4r, I4i)
-		o0, o3, o6 := vbf3(a00, a10, a20, C3, sgn)
-		o1, o4, o7 := vbf3(a01, a11, a21, C3, sgn)
-		o2, o5, o8 := vbf3(a02, a12, a22, C3, sgn)
+		a0, a3 := ld(x0, c), ld(x3, c)
+		a2, a5 := ld(x2, c), ld(x5, c)
+		a4, a1 := ld(x4, c), ld(x1, c)
+		b0, b4, b2 := vbf3(a0.Add(a3), a2.Add(a5), a4.Add(a1), C3, sgn)
+		b3, b1, b5 := vbf3(a0.Sub(a3), a2.Sub(a5), a4.Sub(a1), C3, sgn)
 		if tw {
-			o1 = cmulV(o1, W[0][0], W[0][1])
-			o2 = cmulV(o2, W[1][0], W[1][1])
-			o3 = cmulV(o3, W[2][0], W[2][1])
-			o4 = cmulV(o4, W[3][0], W[3][1])
-			o5 = cmulV(o5, W[4][0], W[4][1])
-			o6 = cmulV(o6, W[5][0], W[5][1])
-			o7 = cmulV(o7, W[6][0], W[6][1])
-			o8 = cmulV(o8, W[7][0], W[7][1])
+			b1 = cmulV(b1, W[0][0], W[0][1])
+			b2 = cmulV(b2, W[1][0], W[1][1])
+			b3 = cmulV(b3, W[2][0], W[2][1])
+			b4 = cmulV(b4, W[3][0], W[3][1])
+			b5 = cmulV(b5, W[4][0], W[4][1])
 		}
-		st(o0, y0, c)
-		st(o1, y1, c)
-		st(o2, y2, c)
-		st(o3, y3, c)
-		st(o4, y4, c)
-		st(o5, y5, c)
-		st(o6, y6, c)
-		st(o7, y7, c)
-		st(o8, y8, c)
+		st(b0, y0, c)
+		st(b1, y1, c)
+		st(b2, y2, c)
+		st(b3, y3, c)
+		st(b4, y4, c)
+		st(b5, y5, c)
 	}
 	archsimd.ClearAVXUpperBits()
 	return c

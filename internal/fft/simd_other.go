@@ -36,4 +36,6 @@ func vrealFwd(zk, zj []float32, wr, wi float32) int { return 0 }
 
 func vrealInv(ak, aj []float32, f, wr, wi float32) int { return 0 }
 
-func vpass9(xs, ys *[9][]float32, n2 int, ss float32, tw bool, w []float32) int { return 0 }
+func vpass6(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3, y4, y5 []float32, n2 int, ss float32, tw bool, w []float32) int {
+	return 0
+}

@@ -505,8 +505,8 @@ const convNB = 384
 func packWeights(kn *sgemmKernel, w []float32, wOff, m, k int, out []float32) {
 	mr := kn.mr
 	mPad := (m + mr - 1) / mr * mr
-	for pc := 0; pc < k; pc += kn.kc {
-		kb := min(kn.kc, k-pc)
+	for pc := 0; pc < k; pc += convKC {
+		kb := min(convKC, k-pc)
 		for ir := 0; ir < mPad; ir += mr {
 			d := out[pc*mPad+ir*kb : pc*mPad+ir*kb+kb*mr]
 			for i := 0; i < mr; i++ {
@@ -597,44 +597,25 @@ func microTile(kn *sgemmKernel, kb int, a, b []float32, c []float32, co, ldc, mm
 	}
 }
 
-// colRow writes col[r][o0:o0+n] of the im2col matrix of x (one group, cg
-// planes), r = (c, kh, kw), through w; row is scratch of n floats for
-// strided convolutions.
-func colRow(p *tensor.ConvParams, x []float32, c, kh, kw, o0, n int, w *panelRow, row []float32) {
-	H, W, OW := p.H, p.W, p.OW
-	off := kw*p.DW - p.PW
-	lo, hi := validRange(off, p.SW, W, OW)
-	xc := x[c*H*W : (c+1)*H*W]
-	oh := o0 / OW
-	ow0 := o0 - oh*OW
-	ih := oh*p.SH + kh*p.DH - p.PH
-	for n > 0 {
-		ow1 := min(OW, ow0+n)
-		n -= ow1 - ow0
-		l, h := max(lo, ow0), min(hi, ow1)
-		switch {
-		case ih < 0 || ih >= H || l >= h:
-			w.zero(ow1 - ow0)
-		case p.SW == 1:
-			w.zero(l - ow0)
-			w.put(xc[ih*W+l+off : ih*W+h+off])
-			w.zero(ow1 - h)
-		default:
-			w.zero(l - ow0)
-			src := xc[ih*W : (ih+1)*W]
-			iw := l*p.SW + off
-			d := row[:h-l]
-			for i := range d {
-				d[i] = src[iw]
-				iw += p.SW
+// padPlanes copies the cg planes of x [cg][H][W] into xp [cg][hp][wp] with
+// ph rows and pw columns of zeros before (negative: cropped) and zeros
+// after, so that every receptive field lies inside xp.
+func padPlanes(x []float32, cg, H, W int, xp []float32, hp, wp, ph, pw int) {
+	lo, hi := max(0, pw), min(wp, W+pw) // destination columns holding x
+	for c := 0; c < cg; c++ {
+		xc := x[c*H*W : (c+1)*H*W]
+		for r := 0; r < hp; r++ {
+			d := xp[(c*hp+r)*wp : (c*hp+r+1)*wp]
+			ih := r - ph
+			if ih < 0 || ih >= H || lo >= hi {
+				clear(d)
+				continue
 			}
-			w.put(d)
-			w.zero(ow1 - h)
+			clear(d[:lo])
+			copy(d[lo:hi], xc[ih*W+lo-pw:ih*W+hi-pw])
+			clear(d[hi:])
 		}
-		ow0 = 0
-		ih += p.SH
 	}
-	w.finish()
 }
 
 // convScratch holds one worker's buffers for the implicit GEMM.
@@ -644,7 +625,7 @@ type convScratch struct {
 
 func newConvScratch(kn *sgemmKernel, xt, a int) *convScratch {
 	return &convScratch{
-		b:    alignedFloats(kn.kc * convNB),
+		b:    alignedFloats(convKC * convNB),
 		row:  make([]float32, convNB),
 		tile: alignedFloats(kn.mr * kn.nr),
 		xt:   make([]float32, xt),
@@ -660,16 +641,48 @@ func implicitForward(kn *sgemmKernel, p *tensor.ConvParams, apack, x []float32, 
 	mPad := (kg + mr - 1) / mr * mr
 	kk := p.KH * p.KW
 	ckk := cg * kk
-	ohw := p.OH * p.OW
-	for jc := 0; jc < ohw; jc += convNB {
-		nb := min(convNB, ohw-jc)
-		for pc := 0; pc < ckk; pc += kn.kc {
-			kb := min(kn.kc, ckk-pc)
+	OW, ohw := p.OW, p.OH*p.OW
+	// zero-padded copy of x: every row segment of col is then one
+	// contiguous (stride 1) or strided run, without bounds logic.
+	hp := (p.OH-1)*p.SH + (p.KH-1)*p.DH + 1
+	wp := (p.OW-1)*p.SW + (p.KW-1)*p.DW + 1
+	if len(s.xt) < cg*hp*wp {
+		s.xt = make([]float32, cg*hp*wp)
+	}
+	xp := s.xt[:cg*hp*wp]
+	padPlanes(x, cg, p.H, p.W, xp, hp, wp, p.PH, p.PW)
+	// pc outer: the A block (kg × kb) stays in cache while the output
+	// (kg × OH·OW of one sample) is swept block by block.
+	for pc := 0; pc < ckk; pc += convKC {
+		kb := min(convKC, ckk-pc)
+		for jc := 0; jc < ohw; jc += convNB {
+			nb := min(convNB, ohw-jc)
 			for pp := 0; pp < kb; pp++ {
 				r := pc + pp
 				c, rem := r/kk, r%kk
+				kh, kw := rem/p.KW, rem%p.KW
 				w := newPanelRow(s.b, pp, kb, nr)
-				colRow(p, x, c, rem/p.KW, rem%p.KW, jc, nb, &w, s.row)
+				base := (c*hp+kh*p.DH)*wp + kw*p.DW
+				oh := jc / OW
+				ow0 := jc - oh*OW
+				for n := nb; n > 0; {
+					ow1 := min(OW, ow0+n)
+					n -= ow1 - ow0
+					at := base + oh*p.SH*wp + ow0*p.SW
+					if p.SW == 1 {
+						w.put(xp[at : at+ow1-ow0])
+					} else {
+						d := s.row[:ow1-ow0]
+						for i := range d {
+							d[i] = xp[at]
+							at += p.SW
+						}
+						w.put(d)
+					}
+					ow0 = 0
+					oh++
+				}
+				w.finish()
 			}
 			beta := float32(0)
 			if pc > 0 {
@@ -694,8 +707,8 @@ func implicitFilter(kn *sgemmKernel, p *tensor.ConvParams, xt []float32, cg, kg 
 	mPad := (kg + mr - 1) / mr * mr
 	ncol := p.KH * p.KW * cg
 	ohw := p.OH * p.OW
-	for pc := 0; pc < ohw; pc += kn.kc {
-		kb := min(kn.kc, ohw-pc)
+	for pc := 0; pc < ohw; pc += convKC {
+		kb := min(convKC, ohw-pc)
 		// pack dy_g[:, pc:pc+kb] as the A panels.
 		for ir := 0; ir < mPad; ir += mr {
 			d := s.a[ir*kb : ir*kb+kb*mr]
@@ -772,7 +785,7 @@ var convScratchPool sync.Pool
 func getConvScratch(kn *sgemmKernel, xt, a int) *convScratch {
 	if v := convScratchPool.Get(); v != nil {
 		s := v.(*convScratch)
-		if len(s.b) == kn.kc*convNB && len(s.tile) == kn.mr*kn.nr {
+		if len(s.b) == convKC*convNB && len(s.tile) == kn.mr*kn.nr {
 			if len(s.xt) < xt {
 				s.xt = make([]float32, xt)
 			}
@@ -861,7 +874,7 @@ func (be *Backend) implicitBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 			acc := getScratch(p.K * ncol)
 			clear(*acc)
 			accs[ci] = acc
-			s := getConvScratch(kn, cg*hw, mPad*kn.kc)
+			s := getConvScratch(kn, cg*hw, mPad*convKC)
 			defer convScratchPool.Put(s)
 			for t := ci * chunk; t < min((ci+1)*chunk, tasks); t++ {
 				n, g := t/G, t%G
@@ -890,3 +903,7 @@ func (be *Backend) implicitBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	}
 	putScratch(accs[0])
 }
+
+// convKC is the depth (GEMM k) of the packed blocks of the implicit GEMM;
+// kc·nr of B plus kc·mr of A fit the micro-kernel's L1 working set.
+const convKC = 256

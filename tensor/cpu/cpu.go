@@ -65,19 +65,36 @@ func (be *Backend) Name() string { return fmt.Sprintf("cpu (%d threads)", be.thr
 // Alloc returns a zeroed buffer, reusing a freed one of the same length
 // when the cache holds one.
 func (be *Backend) Alloc(n int) tensor.Buffer {
-	if n >= 1024 {
-		be.mu.Lock()
-		if l := be.pool[n]; len(l) > 0 {
-			f := l[len(l)-1].F
-			be.pool[n] = l[:len(l)-1]
-			be.poolBytes -= 4 * n
-			be.mu.Unlock()
-			be.parallel(n, 1<<18, func(lo, hi int) { clear(f[lo:hi]) })
-			return &Buf{F: f}
-		}
-		be.mu.Unlock()
+	if f := be.reuse(n); f != nil {
+		be.parallel(n, 1<<18, func(lo, hi int) { clear(f[lo:hi]) })
+		return &Buf{F: f}
 	}
 	return &Buf{F: make([]float32, n)}
+}
+
+// AllocUninit returns a buffer with unspecified contents (a cached one when
+// available), for outputs that a kernel overwrites completely.
+func (be *Backend) AllocUninit(n int) tensor.Buffer {
+	if f := be.reuse(n); f != nil {
+		return &Buf{F: f}
+	}
+	return &Buf{F: make([]float32, n)}
+}
+
+func (be *Backend) reuse(n int) []float32 {
+	if n < 1024 {
+		return nil
+	}
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	l := be.pool[n]
+	if len(l) == 0 {
+		return nil
+	}
+	f := l[len(l)-1].F
+	be.pool[n] = l[:len(l)-1]
+	be.poolBytes -= 4 * n
+	return f
 }
 
 // Free returns the buffer's memory to the cache (or to the garbage

@@ -3,6 +3,7 @@ package cpu
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -145,18 +146,68 @@ func sgemm(kn *sgemmKernel, g *sgemmArgs, threads int) {
 		gp := *g // only this copy escapes into the goroutines
 		switch {
 		case wn >= 2 && (costN <= costM || wm < 2):
-			parallelFor(wn, nt, (nt+wn-1)/wn, func(lo, hi int) {
-				sgemmSerial(kn, &gp, 0, m, lo*kn.nr, min(hi*kn.nr, n))
+			// Each chunk repacks A (m×k): sgemmChunk keeps chunks wide
+			// enough for this to stay a few percent of the work.
+			per := sgemmChunk(nt, wn, kn.nr)
+			sgemmDynamic(wn, (nt+per-1)/per, func(i int) {
+				sgemmSerial(kn, &gp, 0, m, i*per*kn.nr, min((i+1)*per*kn.nr, n))
 			})
 			return
 		case wm >= 2:
-			parallelFor(wm, mt, (mt+wm-1)/wm, func(lo, hi int) {
-				sgemmSerial(kn, &gp, lo*kn.mr, min(hi*kn.mr, m), 0, n)
+			per := sgemmChunk(mt, wm, kn.mr)
+			sgemmDynamic(wm, (mt+per-1)/per, func(i int) {
+				sgemmSerial(kn, &gp, i*per*kn.mr, min((i+1)*per*kn.mr, m), 0, n)
 			})
 			return
 		}
 	}
 	sgemmSerial(kn, g, 0, m, 0, n)
+}
+
+// sgemmMinChunk is the smallest slab of rows or columns worth giving a
+// thread separately: each slab repacks the other operand, which costs about
+// packCost/(2·width) of its work.
+const sgemmMinChunk = 768
+
+// sgemmChunk returns how many tiles of size tile each work chunk gets when
+// tiles are shared by workers: up to 8 chunks per worker, so that a worker
+// slowed down by other load on the machine leaves its share to the others,
+// but no chunk narrower than sgemmMinChunk unless that gives one chunk per
+// worker.
+func sgemmChunk(tiles, workers, tile int) int {
+	per := (tiles + workers - 1) / workers // static split
+	for f := 8; f > 1; f /= 2 {
+		p := (tiles + workers*f - 1) / (workers * f)
+		if p*tile >= sgemmMinChunk {
+			return p
+		}
+	}
+	return per
+}
+
+// sgemmDynamic runs f(0), …, f(chunks-1) on workers goroutines (the caller
+// being one of them), handing out chunks in order as workers become free.
+func sgemmDynamic(workers, chunks int, f func(i int)) {
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= chunks {
+				return
+			}
+			f(i)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < min(workers, chunks); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
 }
 
 // sgemmScaleC sets C = beta·C (C = 0 when beta is zero, ignoring NaN).

@@ -86,8 +86,10 @@ func (be *Backend) IRFFT2(dst, src tensor.Buffer, batch, h, w int) {
 }
 
 // contractGEMMMin is the per-frequency complex volume M·N·K from which
-// ComplexContract uses packed real GEMMs instead of direct loops. A variable
-// so that tests can force either path.
+// ComplexContract uses packed real GEMMs instead of direct loops (which also
+// serve any problem with a dimension ≤ 2: a batch of one or two, say, where
+// the GEMM degenerates and its layout changes cost more than they save). A
+// variable so that tests can force either path (0 forces the GEMM path).
 var contractGEMMMin = 1024
 
 // contract describes ComplexContract as one complex GEMM per frequency:
@@ -138,7 +140,7 @@ func (be *Backend) ComplexContract(mode tensor.ContractMode, dst, a, b tensor.Bu
 		clear(cs.c[:nc*F*2])
 		return
 	}
-	if cs.M*cs.N*cs.K < contractGEMMMin {
+	if cs.M*cs.N*cs.K < contractGEMMMin || min(cs.M, cs.N, cs.K) <= 2 && contractGEMMMin > 0 {
 		cs.direct(be)
 		return
 	}
@@ -197,9 +199,8 @@ func (c *scratchCache) put(b *[]float32) {
 	}
 }
 
-// specScratch holds ComplexContract's scratch: the frequency-major copies of
-// its operands (one buffer per call; the three modes of one problem need the
-// same size) and each thread's packed per-frequency matrices.
+// specScratch holds ComplexContract's scratch: per task, the frequency-major
+// copy of one chunk of every operand and the packed per-frequency matrices.
 var specScratch scratchCache
 
 // directBlock is the number of frequencies one direct-loop task handles.
@@ -276,10 +277,10 @@ func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 		cs.sa, cs.sb, cs.sc = 2*M*K, 4*K*N, 2*M*N
 	}
 	rows := ra + rb + rc
-	// about 4 MiB of frequency-major operands per chunk, but at least 16
+	// about 1 MiB of frequency-major operands per chunk, but at least 16
 	// complex values (two cache lines) per row segment, and enough chunks
 	// for the threads
-	fc := max(16, min(64, contractChunkBudget/(2*rows)))
+	fc := max(16, min(maxChunk, contractChunkBudget/(2*rows)))
 	fc = max(1, min(fc, (F+cs.threads-1)/cs.threads))
 	nch := (F + fc - 1) / fc
 	gemmThreads := 1
@@ -310,39 +311,51 @@ func (cs *contract) gemm(be *Backend, ra, rb, rc int) {
 }
 
 // contractChunkBudget is the number of complex values of frequency-major
-// operands one chunk of the GEMM path aims for (4 MiB).
-const contractChunkBudget = 1 << 19
+// operands one chunk of the GEMM path aims for (1 MiB; measured best).
+const contractChunkBudget = 1 << 17
 
-// freqTile is the number of rows copied together by toFreqMajor and
-// fromFreqMajor: their cache lines stay in L1 across the chunk's frequencies.
-const freqTile = 64
+// freqTile is the number of rows toFreqMajor and fromFreqMajor move
+// together: 8 complex64 values fill one cache line, so every memory access
+// of theirs is a whole contiguous line; the transposition itself happens in
+// a small stack buffer. Chunks hold at most maxChunk frequencies.
+const (
+	freqTile = 8
+	maxChunk = 64
+)
 
-// toFreqMajor copies columns [f0, f0+n) of src [R][F] to dst [n][R].
+// toFreqMajor copies columns [f0, f0+n) of src [R][F] to dst [n][R]
+// (n ≤ maxChunk).
 func toFreqMajor(dst, src []complex64, R, F, f0, n int) {
+	var tb [freqTile * maxChunk]complex64
 	for r0 := 0; r0 < R; r0 += freqTile {
-		r1 := min(r0+freqTile, R)
+		rr := min(freqTile, R-r0)
+		for i := 0; i < rr; i++ {
+			o := (r0+i)*F + f0
+			copy(tb[i*maxChunk:i*maxChunk+n], src[o:o+n])
+		}
 		for j := 0; j < n; j++ {
-			d := dst[j*R+r0 : j*R+r1]
-			o := r0*F + f0 + j
+			d := dst[j*R+r0 : j*R+r0+rr]
 			for i := range d {
-				d[i] = src[o]
-				o += F
+				d[i] = tb[i*maxChunk+j]
 			}
 		}
 	}
 }
 
-// fromFreqMajor copies src [n][R] into columns [f0, f0+n) of dst [R][F].
+// fromFreqMajor copies src [n][R] into columns [f0, f0+n) of dst [R][F]
+// (n ≤ maxChunk).
 func fromFreqMajor(dst, src []complex64, R, F, f0, n int) {
+	var tb [freqTile * maxChunk]complex64
 	for r0 := 0; r0 < R; r0 += freqTile {
-		r1 := min(r0+freqTile, R)
+		rr := min(freqTile, R-r0)
 		for j := 0; j < n; j++ {
-			s := src[j*R+r0 : j*R+r1]
-			o := r0*F + f0 + j
-			for _, v := range s {
-				dst[o] = v
-				o += F
+			for i, v := range src[j*R+r0 : j*R+r0+rr] {
+				tb[i*maxChunk+j] = v
 			}
+		}
+		for i := 0; i < rr; i++ {
+			o := (r0+i)*F + f0
+			copy(dst[o:o+n], tb[i*maxChunk:i*maxChunk+n])
 		}
 	}
 }
@@ -509,20 +522,27 @@ func (be *Backend) ComplexMul(dst tensor.Buffer, shape []int, a tensor.Buffer, a
 	last := shape[r-1]
 	rows := n / last
 	as, bs := 2*aStrides[r-1], 2*bStrides[r-1]
-	be.parallel(rows, max(1, 8192/last), func(lo, hi int) {
-		for row := lo; row < hi; row++ {
+	// tasks are (row, segment) pairs so that a few long rows still spread
+	// over the threads
+	seg := min(last, cmulSegment)
+	nseg := (last + seg - 1) / seg
+	be.parallel(rows*nseg, max(1, cmulSegment/seg), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			row, j0 := t/nseg, (t%nseg)*seg
+			j1 := min(j0+seg, last)
 			rem := row
-			ao, bo := aOff, bOff
+			ao, bo := aOff+j0*as, bOff+j0*bs
 			for ax := r - 2; ax >= 0; ax-- {
 				i := rem % shape[ax]
 				rem /= shape[ax]
 				ao += 2 * i * aStrides[ax]
 				bo += 2 * i * bStrides[ax]
 			}
-			out := d[2*row*last : 2*(row+1)*last]
+			cnt := j1 - j0
+			out := d[2*(row*last+j0) : 2*(row*last+j1)]
 			if as == 2 && bs == 2 {
-				xs, ys := x[ao:ao+2*last], y[bo:bo+2*last]
-				for j := 0; j < last; j++ {
+				xs, ys := x[ao:ao+2*cnt], y[bo:bo+2*cnt]
+				for j := 0; j < cnt; j++ {
 					ar, ai := xs[2*j], xs[2*j+1]
 					br, bi := ys[2*j], sign*ys[2*j+1]
 					out[2*j] = ar*br - ai*bi
@@ -530,7 +550,7 @@ func (be *Backend) ComplexMul(dst tensor.Buffer, shape []int, a tensor.Buffer, a
 				}
 				continue
 			}
-			for j := 0; j < last; j++ {
+			for j := 0; j < cnt; j++ {
 				ar, ai := x[ao+j*as], x[ao+j*as+1]
 				br, bi := y[bo+j*bs], sign*y[bo+j*bs+1]
 				out[2*j] = ar*br - ai*bi
@@ -539,6 +559,10 @@ func (be *Backend) ComplexMul(dst tensor.Buffer, shape []int, a tensor.Buffer, a
 		}
 	})
 }
+
+// cmulSegment is the number of complex elements one ComplexMul task handles
+// at most (and, with short rows, about at least).
+const cmulSegment = 8192
 
 // kronDims validates k and d and returns (kh, kw, dh, dw) with 1-D kernels as
 // kh = dh = 1.

@@ -37,6 +37,15 @@ func specCompare(t *testing.T, what string, got []float32, want []float64, tol f
 	}
 }
 
+// garbage returns n NaNs: kernels must overwrite every output element.
+func garbage(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
+}
+
 // naiveDFT computes the full complex DFT (sign -1) of a complex sequence.
 func naiveDFT(re, im []float64, inverse bool) ([]float64, []float64) {
 	n := len(re)
@@ -87,7 +96,7 @@ func TestRFFTKernelsAgainstDFT(t *testing.T) {
 			t.Run(fmt.Sprintf("n%d_b%d", n, batch), func(t *testing.T) {
 				nf := n/2 + 1
 				x := randSlice(r, batch*n)
-				dst := &Buf{F: make([]float32, batch*nf*2)}
+				dst := &Buf{F: garbage(batch*nf*2)}
 				be.RFFT(dst, &Buf{F: x}, batch, n)
 				want := make([]float64, 0, batch*nf*2)
 				for b := range batch {
@@ -105,7 +114,7 @@ func TestRFFTKernelsAgainstDFT(t *testing.T) {
 				// inverse from a random half spectrum (garbage imaginary
 				// parts at DC/Nyquist must be ignored)
 				spec := randSlice(r, batch*nf*2)
-				out := &Buf{F: make([]float32, batch*n)}
+				out := &Buf{F: garbage(batch*n)}
 				be.IRFFT(out, &Buf{F: spec}, batch, n)
 				var iw []float64
 				for b := range batch {
@@ -114,7 +123,7 @@ func TestRFFTKernelsAgainstDFT(t *testing.T) {
 				specCompare(t, "irfft", out.F, iw, 1e-5*math.Sqrt(float64(n)))
 
 				// round trip
-				back := &Buf{F: make([]float32, batch*n)}
+				back := &Buf{F: garbage(batch*n)}
 				be.IRFFT(back, dst, batch, n)
 				xw := make([]float64, len(x))
 				for i, v := range x {
@@ -191,7 +200,7 @@ func TestRFFT2KernelsAgainstDFT(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", h, w), func(t *testing.T) {
 			wf := w/2 + 1
 			x := randSlice(r, batch*h*w)
-			dst := &Buf{F: make([]float32, batch*h*wf*2)}
+			dst := &Buf{F: garbage(batch*h*wf*2)}
 			be.RFFT2(dst, &Buf{F: x}, batch, h, w)
 			var want []float64
 			for b := range batch {
@@ -201,7 +210,7 @@ func TestRFFT2KernelsAgainstDFT(t *testing.T) {
 			specCompare(t, "rfft2", dst.F, want, tol)
 
 			spec := randSlice(r, batch*h*wf*2)
-			out := &Buf{F: make([]float32, batch*h*w)}
+			out := &Buf{F: garbage(batch*h*w)}
 			be.IRFFT2(out, &Buf{F: spec}, batch, h, w)
 			var iw []float64
 			for b := range batch {
@@ -209,7 +218,7 @@ func TestRFFT2KernelsAgainstDFT(t *testing.T) {
 			}
 			specCompare(t, "irfft2", out.F, iw, tol)
 
-			back := &Buf{F: make([]float32, batch*h*w)}
+			back := &Buf{F: garbage(batch*h*w)}
 			be.IRFFT2(back, dst, batch, h, w)
 			xw := make([]float64, len(x))
 			for i, v := range x {
@@ -343,6 +352,24 @@ func TestComplexMulKernel(t *testing.T) {
 			}
 		}
 		specCompare(t, fmt.Sprintf("cmul conj=%v", conj), dst.F, want, 1e-6)
+	}
+	// long rows split into segments, strided and broadcast b
+	{
+		rows, last := 3, 20011
+		a := randSlice(r, 2+2*rows*last)
+		b := randSlice(r, 2*2*last)
+		dst := &Buf{F: make([]float32, 2*rows*last)}
+		be.ComplexMul(dst, []int{rows, last}, &Buf{F: a}, 2, []int{last, 1}, &Buf{F: b}, 0, []int{0, 2}, true)
+		want := make([]float64, 2*rows*last)
+		for i := range rows {
+			for j := range last {
+				x := complex(float64(a[2+2*(i*last+j)]), float64(a[3+2*(i*last+j)]))
+				y := complex(float64(b[4*j]), -float64(b[4*j+1]))
+				z := x * y
+				want[2*(i*last+j)], want[2*(i*last+j)+1] = real(z), imag(z)
+			}
+		}
+		specCompare(t, "cmul long rows", dst.F, want, 1e-6)
 	}
 	// rank 0
 	dst := &Buf{F: make([]float32, 2)}

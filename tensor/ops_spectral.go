@@ -8,6 +8,8 @@ import (
 // Spectral ops. Complex tensors are float32 tensors whose last axis has size
 // 2 (interleaved real, imaginary). Transforms follow NumPy's conventions:
 // forward transforms are unnormalised, inverse transforms are scaled by 1/n.
+// Every kernel used here overwrites its whole output, so outputs are
+// allocated without zero-filling.
 
 // denseSpec returns t as a contiguous tensor starting at offset 0 (t itself when
 // it already is); release frees the copy, if one was made.
@@ -37,7 +39,7 @@ func RFFT(x *Tensor) *Tensor {
 	n := x.shape[x.Rank()-1]
 	batch := x.Numel() / n
 	shape := append(slices.Clone(x.shape[:x.Rank()-1]), n/2+1, 2)
-	out := Empty(x.st.be, Float32, shape...)
+	out := emptyUninit(x.st.be, Float32, shape...)
 	if batch == 0 {
 		return out
 	}
@@ -57,7 +59,7 @@ func IRFFT(x *Tensor, n int) *Tensor {
 	}
 	batch := x.Numel() / (2 * (n/2 + 1))
 	shape := append(slices.Clone(x.shape[:x.Rank()-2]), n)
-	out := Empty(x.st.be, Float32, shape...)
+	out := emptyUninit(x.st.be, Float32, shape...)
 	if batch == 0 {
 		return out
 	}
@@ -78,7 +80,7 @@ func RFFT2(x *Tensor) *Tensor {
 	h, w := x.shape[r-2], x.shape[r-1]
 	batch := x.Numel() / (h * w)
 	shape := append(slices.Clone(x.shape[:r-1]), w/2+1, 2)
-	out := Empty(x.st.be, Float32, shape...)
+	out := emptyUninit(x.st.be, Float32, shape...)
 	if batch == 0 {
 		return out
 	}
@@ -98,7 +100,7 @@ func IRFFT2(x *Tensor, h, w int) *Tensor {
 	}
 	batch := x.Numel() / (2 * h * (w/2 + 1))
 	shape := append(slices.Clone(x.shape[:r-3]), h, w)
-	out := Empty(x.st.be, Float32, shape...)
+	out := emptyUninit(x.st.be, Float32, shape...)
 	if batch == 0 {
 		return out
 	}
@@ -144,7 +146,7 @@ func ComplexContract(mode ContractMode, a, b *Tensor) *Tensor {
 		panic(fmt.Sprintf("tensor.ComplexContract: mode %d with shapes %v and %v", mode, a.shape, b.shape))
 	}
 	F := Numel(a.shape[2 : a.Rank()-1])
-	out := Empty(be, Float32, append(outLead, a.shape[2:]...)...)
+	out := emptyUninit(be, Float32, append(outLead, a.shape[2:]...)...)
 	if out.Numel() == 0 {
 		return out
 	}
@@ -187,7 +189,7 @@ func ComplexMul(a, b *Tensor, conjB bool) *Tensor {
 	be := sameBackend("ComplexMul", a, b)
 	wantComplex("ComplexMul", a, b)
 	cshape := BroadcastShapes("ComplexMul", a.shape[:a.Rank()-1], b.shape[:b.Rank()-1])
-	out := Empty(be, Float32, append(slices.Clone(cshape), 2)...)
+	out := emptyUninit(be, Float32, append(slices.Clone(cshape), 2)...)
 	if out.Numel() == 0 {
 		return out
 	}
@@ -230,7 +232,7 @@ func KronDilate(w *Tensor, d ...int) *Tensor {
 	for i := range d {
 		shape[r-len(d)+i] = d[i]*(k[i]-1) + 1
 	}
-	out := Empty(w.st.be, Float32, shape...)
+	out := emptyUninit(w.st.be, Float32, shape...)
 	rows := Numel(w.shape[:r-len(d)])
 	if rows == 0 {
 		return out
@@ -255,7 +257,7 @@ func KronGather(w *Tensor, k, d []int) *Tensor {
 		}
 		shape[r-len(d)+i] = k[i]
 	}
-	out := Empty(w.st.be, Float32, shape...)
+	out := emptyUninit(w.st.be, Float32, shape...)
 	rows := Numel(w.shape[:r-len(d)])
 	if rows == 0 {
 		return out

@@ -85,6 +85,19 @@ func (be *Backend) Alloc(n int) tensor.Buffer {
 	return &Buffer{a: be.c.alloc(uint64(n) * 4), n: n, be: be}
 }
 
+// AllocUninit returns a buffer of n elements without zero-filling it
+// (tensor.UninitAllocator): for outputs that a kernel overwrites entirely.
+func (be *Backend) AllocUninit(n int) tensor.Buffer {
+	if n < 0 {
+		panic(fmt.Sprintf("vk.AllocUninit: negative size %d", n))
+	}
+	be.c.mu.Lock()
+	defer be.c.mu.Unlock()
+	return &Buffer{a: be.c.scratch(uint64(n) * 4), n: n, be: be}
+}
+
+var _ tensor.UninitAllocator = (*Backend)(nil)
+
 // Free returns a buffer to the backend; its memory is reused once the
 // device has finished with it.
 func (be *Backend) Free(b tensor.Buffer) {

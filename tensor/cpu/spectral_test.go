@@ -96,7 +96,7 @@ func TestRFFTKernelsAgainstDFT(t *testing.T) {
 			t.Run(fmt.Sprintf("n%d_b%d", n, batch), func(t *testing.T) {
 				nf := n/2 + 1
 				x := randSlice(r, batch*n)
-				dst := &Buf{F: garbage(batch*nf*2)}
+				dst := &Buf{F: garbage(batch * nf * 2)}
 				be.RFFT(dst, &Buf{F: x}, batch, n)
 				want := make([]float64, 0, batch*nf*2)
 				for b := range batch {
@@ -114,7 +114,7 @@ func TestRFFTKernelsAgainstDFT(t *testing.T) {
 				// inverse from a random half spectrum (garbage imaginary
 				// parts at DC/Nyquist must be ignored)
 				spec := randSlice(r, batch*nf*2)
-				out := &Buf{F: garbage(batch*n)}
+				out := &Buf{F: garbage(batch * n)}
 				be.IRFFT(out, &Buf{F: spec}, batch, n)
 				var iw []float64
 				for b := range batch {
@@ -123,7 +123,7 @@ func TestRFFTKernelsAgainstDFT(t *testing.T) {
 				specCompare(t, "irfft", out.F, iw, 1e-5*math.Sqrt(float64(n)))
 
 				// round trip
-				back := &Buf{F: garbage(batch*n)}
+				back := &Buf{F: garbage(batch * n)}
 				be.IRFFT(back, dst, batch, n)
 				xw := make([]float64, len(x))
 				for i, v := range x {
@@ -200,7 +200,7 @@ func TestRFFT2KernelsAgainstDFT(t *testing.T) {
 		t.Run(fmt.Sprintf("%dx%d", h, w), func(t *testing.T) {
 			wf := w/2 + 1
 			x := randSlice(r, batch*h*w)
-			dst := &Buf{F: garbage(batch*h*wf*2)}
+			dst := &Buf{F: garbage(batch * h * wf * 2)}
 			be.RFFT2(dst, &Buf{F: x}, batch, h, w)
 			var want []float64
 			for b := range batch {
@@ -210,7 +210,7 @@ func TestRFFT2KernelsAgainstDFT(t *testing.T) {
 			specCompare(t, "rfft2", dst.F, want, tol)
 
 			spec := randSlice(r, batch*h*wf*2)
-			out := &Buf{F: garbage(batch*h*w)}
+			out := &Buf{F: garbage(batch * h * w)}
 			be.IRFFT2(out, &Buf{F: spec}, batch, h, w)
 			var iw []float64
 			for b := range batch {
@@ -218,7 +218,7 @@ func TestRFFT2KernelsAgainstDFT(t *testing.T) {
 			}
 			specCompare(t, "irfft2", out.F, iw, tol)
 
-			back := &Buf{F: garbage(batch*h*w)}
+			back := &Buf{F: garbage(batch * h * w)}
 			be.IRFFT2(back, dst, batch, h, w)
 			xw := make([]float64, len(x))
 			for i, v := range x {

@@ -238,7 +238,8 @@ func conv(op string, x, w *Tensor, o ConvOptions) *Tensor {
 	be := sameBackend(op, x, w)
 	wantFloat(op, x, w)
 	p := mustConvParams(op, x.shape, w.shape, o)
-	out := Empty(be, Float32, convOutShape(p, x.Rank())...)
+	// the kernels overwrite every output element: no zero-fill needed.
+	out := emptyUninit(be, Float32, convOutShape(p, x.Rank())...)
 	if out.Numel() == 0 {
 		return out
 	}
@@ -264,7 +265,7 @@ func ConvBackwardData(dy, w *Tensor, xShape []int, o ConvOptions) *Tensor {
 	if want := convOutShape(p, len(xShape)); !SameShape(dy.shape, want) {
 		panic(fmt.Sprintf("tensor.ConvBackwardData: dy has shape %v, want %v", dy.shape, want))
 	}
-	dx := Empty(be, Float32, xShape...)
+	dx := emptyUninit(be, Float32, xShape...)
 	if dx.Numel() == 0 {
 		return dx
 	}
@@ -290,10 +291,10 @@ func ConvBackwardFilter(x, dy *Tensor, wShape []int, o ConvOptions) *Tensor {
 	if want := convOutShape(p, x.Rank()); !SameShape(dy.shape, want) {
 		panic(fmt.Sprintf("tensor.ConvBackwardFilter: dy has shape %v, want %v", dy.shape, want))
 	}
-	dw := Empty(be, Float32, wShape...)
-	if dw.Numel() == 0 || p.N == 0 {
-		return dw
+	if Numel(wShape) == 0 || p.N == 0 {
+		return Empty(be, Float32, wShape...) // zeros
 	}
+	dw := emptyUninit(be, Float32, wShape...)
 	xc, xt := dense(x)
 	dc, dt := dense(dy)
 	be.ConvBackwardFilter(p, dw.st.buf, xc.Buffer(), dc.Buffer())
@@ -399,8 +400,8 @@ func MaxPool(x *Tensor, o PoolOptions) (y, idx *Tensor) {
 	p := mustPoolParams("MaxPool", x.shape, o)
 	be := x.st.be
 	shape := poolOutShape(p, x.Rank())
-	y = Empty(be, Float32, shape...)
-	idx = Empty(be, Int32, shape...)
+	y = emptyUninit(be, Float32, shape...)
+	idx = emptyUninit(be, Int32, shape...)
 	if y.Numel() == 0 {
 		return y, idx
 	}
@@ -421,10 +422,10 @@ func MaxPoolBackward(dy, idx *Tensor, xShape []int, o PoolOptions) *Tensor {
 	if !SameShape(dy.shape, want) || !SameShape(idx.shape, want) || idx.dtype != Int32 || dy.dtype != Float32 {
 		panic(fmt.Sprintf("tensor.MaxPoolBackward: dy %v %v and idx %v %v, want float32 and int32 %v", dy.shape, dy.dtype, idx.shape, idx.dtype, want))
 	}
-	dx := Empty(be, Float32, xShape...)
-	if dx.Numel() == 0 || dy.Numel() == 0 {
-		return dx
+	if Numel(xShape) == 0 || dy.Numel() == 0 {
+		return Empty(be, Float32, xShape...)
 	}
+	dx := emptyUninit(be, Float32, xShape...)
 	dc, dt := dense(dy)
 	ic, it := dense(idx)
 	be.MaxPoolBackward(p, dx.st.buf, dc.Buffer(), ic.Buffer())
@@ -443,7 +444,7 @@ func AvgPool(x *Tensor, o PoolOptions) *Tensor {
 	wantFloat("AvgPool", x)
 	p := mustPoolParams("AvgPool", x.shape, o)
 	be := x.st.be
-	y := Empty(be, Float32, poolOutShape(p, x.Rank())...)
+	y := emptyUninit(be, Float32, poolOutShape(p, x.Rank())...)
 	if y.Numel() == 0 {
 		return y
 	}
@@ -463,10 +464,10 @@ func AvgPoolBackward(dy *Tensor, xShape []int, o PoolOptions) *Tensor {
 		panic(fmt.Sprintf("tensor.AvgPoolBackward: dy has shape %v, want %v", dy.shape, want))
 	}
 	be := dy.st.be
-	dx := Empty(be, Float32, xShape...)
-	if dx.Numel() == 0 || dy.Numel() == 0 {
-		return dx
+	if Numel(xShape) == 0 || dy.Numel() == 0 {
+		return Empty(be, Float32, xShape...)
 	}
+	dx := emptyUninit(be, Float32, xShape...)
 	dc, dt := dense(dy)
 	be.AvgPoolBackward(p, dx.st.buf, dc.Buffer())
 	if dt {

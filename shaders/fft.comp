@@ -1,0 +1,42 @@
+#version 450
+// One Stockham autosort pass of a radix-R complex FFT along the middle axis
+// of [outer][n][inner] (interleaved complex), from src to dst. ns is the
+// product of the radices of the earlier passes; tw[m] = e^{−2πim/n} computed
+// on the host in float64 (conjugated for the inverse). Every thread does one
+// butterfly j < n/R of one (outer, inner) line:
+//   v[r] = src[j + r·n/R]·ω_{ns·R}^{r·(j mod ns)}, v = DFT_R(v),
+//   dst[(j/ns)·ns·R + j mod ns + r·ns] = scale·v[r].
+layout(local_size_x = 64) in;
+layout(constant_id = 0) const int R = 2;
+#include "common.glsl"
+#include "fft.glsl"
+layout(std430, binding = 0) writeonly buffer Dst { vec2 dst[]; };
+layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
+layout(std430, binding = 2) readonly buffer Tw { vec2 tw[]; };
+layout(push_constant) uniform PC { int outer, n, inner, ns, inv; float scale; } pc;
+
+void main() {
+	uint gi = global_index();
+	int n = pc.n, inner = pc.inner, nr = n / R, ns = pc.ns;
+	if (gi >= uint(pc.outer) * uint(nr) * uint(inner)) return;
+	int i = int(gi % uint(inner));
+	uint t = gi / uint(inner);
+	int j = int(t % uint(nr)), o = int(t / uint(nr));
+	float d = pc.inv != 0 ? 1.0 : -1.0;
+	int k = j % ns;
+	int tstep = k * (n / (ns * R));
+	int base = o * n;
+	vec2 v[8];
+	for (int r = 0; r < R; r++) {
+		vec2 x = src[(base + j + r * nr) * inner + i];
+		if (r > 0 && ns > 1) {
+			vec2 w = tw[r * tstep];
+			w.y *= -d;
+			x = cmul(x, w);
+		}
+		v[r] = x;
+	}
+	dft(v, R, d);
+	int od = base + (j / ns) * ns * R + k;
+	for (int r = 0; r < R; r++) dst[(od + r * ns) * inner + i] = pc.scale * v[r];
+}

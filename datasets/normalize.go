@@ -14,7 +14,9 @@ const NormEps = 1e-5
 // element of the per-sample shape (pointwise statistics, as Darcy uses).
 // Normalising maps v to (v − mean)/(std + NormEps); elements that are constant
 // over the training set (std < 1e-6, e.g. Darcy's coordinate channels) are
-// left unchanged (mean 0, std 1).
+// left unchanged (mean 0, std 1) in X; in Y they keep their constant as
+// mean with std 0, so a decoded prediction there is that constant (as FNO's
+// normaliser does) instead of the raw network output.
 type Normalizer struct {
 	XMean, XStd []float32
 	YMean, YStd []float32 // nil when Y is not normalised (class targets)
@@ -28,6 +30,7 @@ func Stats(train *Data, pointwise, withY bool) *Normalizer {
 	n.XMean, n.XStd = stats(train.X, train.N, train.SampleSize(), pointwise)
 	if withY && train.Y != nil {
 		n.YMean, n.YStd = stats(train.Y, train.N, train.TargetSize(), true)
+		constantTargets(train.Y, n.YMean, n.YStd)
 	}
 	return n
 }
@@ -224,4 +227,19 @@ func RelativeL2(pred, target []float32, m int) float64 {
 		}
 	}
 	return total / math.Max(float64(n), 1)
+}
+
+// constantTargets gives pointwise Y statistics of constant elements (std
+// marked 1 by stats) their constant value as mean and std 0: encoding maps
+// them to 0 and decoding returns the constant, whatever the network outputs
+// there (Darcy's Dirichlet boundary).
+func constantTargets(y, mean, std []float32) {
+	if len(mean) <= 1 || len(y) < len(mean) {
+		return
+	}
+	for j := range mean {
+		if std[j] == 1 && mean[j] == 0 {
+			mean[j], std[j] = y[j], 0
+		}
+	}
 }

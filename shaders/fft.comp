@@ -3,32 +3,38 @@
 // of [outer][n][inner] (interleaved complex), from src to dst. ns is the
 // product of the radices of the earlier passes; tw[m] = e^{−2πim/n} computed
 // on the host in float64 (conjugated for the inverse). Every thread does one
-// butterfly j < n/R of one (outer, inner) line:
+// butterfly j < n/R of one (outer, inner) line. R, n, ns and inner are
+// specialisation constants (index divisions by constants are cheap; SIMD CPU
+// devices such as lavapipe have no vector integer division).
 //   v[r] = src[j + r·n/R]·ω_{ns·R}^{r·(j mod ns)}, v = DFT_R(v),
 //   dst[(j/ns)·ns·R + j mod ns + r·ns] = scale·v[r].
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const int R = 2;
+layout(constant_id = 1) const int N = 2;
+layout(constant_id = 2) const int NS = 1;
+layout(constant_id = 3) const int INNER = 1;
 #include "common.glsl"
 #include "fft.glsl"
 layout(std430, binding = 0) writeonly buffer Dst { vec2 dst[]; };
 layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
 layout(std430, binding = 2) readonly buffer Tw { vec2 tw[]; };
-layout(push_constant) uniform PC { int outer, n, inner, ns, inv; float scale; } pc;
+// so, do: the first outer line of src and dst (chunks of a larger array).
+layout(push_constant) uniform PC { int outer, inv; float scale; int so, do_; } pc;
 
 void main() {
 	uint gi = global_index();
-	int n = pc.n, inner = pc.inner, nr = n / R, ns = pc.ns;
-	if (gi >= uint(pc.outer) * uint(nr) * uint(inner)) return;
+	const int n = N, inner = INNER, nr = N / R, ns = NS;
+	if (gi >= uint(pc.outer) * uint(nr * inner)) return;
 	int i = int(gi % uint(inner));
 	uint t = gi / uint(inner);
 	int j = int(t % uint(nr)), o = int(t / uint(nr));
 	float d = pc.inv != 0 ? 1.0 : -1.0;
 	int k = j % ns;
 	int tstep = k * (n / (ns * R));
-	int base = o * n;
+	int sbase = (o + pc.so) * n, dbase = (o + pc.do_) * n;
 	vec2 v[8];
 	for (int r = 0; r < R; r++) {
-		vec2 x = src[(base + j + r * nr) * inner + i];
+		vec2 x = src[(sbase + j + r * nr) * inner + i];
 		if (r > 0 && ns > 1) {
 			vec2 w = tw[r * tstep];
 			w.y *= -d;
@@ -37,6 +43,6 @@ void main() {
 		v[r] = x;
 	}
 	dft(v, R, d);
-	int od = base + (j / ns) * ns * R + k;
+	int od = dbase + (j / ns) * ns * R + k;
 	for (int r = 0; r < R; r++) dst[(od + r * ns) * inner + i] = pc.scale * v[r];
 }

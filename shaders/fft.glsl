@@ -49,15 +49,20 @@ void dft(inout vec2 v[8], int R, float d) {
 		v[3] = e3 + o3;
 		v[7] = e3 - o3;
 	} else if (R == 5 || R == 7) {
-		// Generic odd radix: X[q] = Σ_r v[r]·ω^{rq}, the roots in float
-		// (constants once R is specialised).
+		// Odd radix: X[q] = Σ_r v[r]·ω^{rq}, roots from float64-rounded tables.
+		const float c5[5] = float[](1, 0.30901699437494745, -0.80901699437494734, -0.80901699437494756, 0.30901699437494723);
+		const float s5[5] = float[](0, 0.95105651629515353, 0.58778525229247325, -0.58778525229247303, -0.95105651629515364);
+		const float c7[7] = float[](1, 0.62348980185873359, -0.22252093395631434, -0.90096886790241903, -0.90096886790241915, -0.22252093395631459, 0.62348980185873337);
+		const float s7[7] = float[](0, 0.7818314824680298, 0.97492791218182362, 0.43388373911755823, -0.43388373911755801, -0.97492791218182362, -0.78183148246802991);
 		vec2 o[8];
 		for (int q = 0; q < R; q++) {
 			vec2 acc = v[0];
+			int m = 0;
 			for (int r = 1; r < R; r++) {
-				int m = (r * q) % R;
-				float a = 6.28318530717958647692 * float(m) / float(R);
-				acc += cmul(v[r], vec2(cos(a), d * sin(a)));
+				m += q;
+				if (m >= R) m -= R;
+				vec2 w = R == 5 ? vec2(c5[m], d * s5[m]) : vec2(c7[m], d * s7[m]);
+				acc += cmul(v[r], w);
 			}
 			o[q] = acc;
 		}

@@ -15,65 +15,90 @@
 //              zero for n ≤ j < m; rows = outer·inner.
 //  7 BLUE_MUL  [rows][m] · tab[m] (the transformed conjugate chirp).
 //  8 BLUE_POST [rows][m] → [outer][n][inner]: scale·c_k·C_k.
-// The chirp table is the forward one; inv ≠ 0 conjugates it.
+// rows counts the lines of this chunk; src and dst start at lines sr and dr
+// of their arrays (for 6 and 8, lines of [outer][n][inner] are outer·inner
+// lines, dr a multiple of inner; the [rows][m] side is chunk-local).
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const int MODE = 0;
+// Lengths as specialisation constants: divisions by constants are cheap.
+layout(constant_id = 1) const int N = 1;
+layout(constant_id = 2) const int M = 1;
+layout(constant_id = 3) const int INNER = 1;
 #include "common.glsl"
-layout(std430, binding = 0) writeonly buffer Dst { float dst[]; };
-layout(std430, binding = 1) readonly buffer Src { float src[]; };
+layout(std430, binding = 0) writeonly buffer Dst { vec2 dst[]; };
+layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
 layout(std430, binding = 2) readonly buffer Tab { vec2 tab[]; };
-layout(push_constant) uniform PC { int rows, n, m, inner, inv; float scale; } pc;
+layout(std430, binding = 3) readonly buffer W { vec2 wt[]; };
+// chans: C of the fused multiplies.
+layout(push_constant) uniform PC { int rows, inv; float scale; int sr, dr, chans; } pc;
 
 vec2 cmul(vec2 a, vec2 b) { return vec2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
-vec2 ld(uint e) { return vec2(src[2u * e], src[2u * e + 1u]); }
-void st(uint e, vec2 v) {
-	dst[2u * e] = v.x;
-	dst[2u * e + 1u] = v.y;
-}
+// Complex elements are vec2 loads/stores; the real modes address floats as
+// components.
+vec2 ld(uint e) { return src[e]; }
+void st(uint e, vec2 v) { dst[e] = v; }
 vec2 conj2(vec2 a) { return vec2(a.x, -a.y); }
 
 void main() {
 	uint gi = global_index();
-	uint rows = uint(pc.rows), n = uint(pc.n), m = uint(pc.m);
-	if (MODE == 0) {
+	uint rows = uint(pc.rows), sr = uint(pc.sr), dr = uint(pc.dr);
+	const uint n = uint(N), m = uint(M), inner = uint(INNER);
+	if (MODE == 0 || MODE == 9) {
 		uint h = n / 2u;
 		if (gi >= rows * (h + 1u)) return;
 		uint r = gi / (h + 1u), k = gi % (h + 1u);
-		vec2 zk = ld(r * h + k % h), zc = conj2(ld(r * h + (h - k) % h));
+		uint zb = (r + sr) * h;
+		vec2 zk = ld(zb + k % h), zc = conj2(ld(zb + (h - k) % h));
 		vec2 e = 0.5 * (zk + zc), df = 0.5 * (zk - zc);
 		vec2 o = vec2(df.y, -df.x);
-		st(gi, e + cmul(tab[k], o));
+		vec2 x = e + cmul(tab[k], o);
+		if (MODE == 9) {
+			vec2 w = wt[((r + dr) % uint(pc.chans)) * (h + 1u) + k];
+			if (pc.inv != 0) w.y = -w.y;
+			x = cmul(x, w);
+		}
+		st(gi + dr * (h + 1u), x);
 	} else if (MODE == 1) {
 		uint h = n / 2u;
 		if (gi >= rows * h) return;
 		uint r = gi / h, k = gi % h;
-		vec2 xk = ld(r * (h + 1u) + k), xc = conj2(ld(r * (h + 1u) + h - k));
+		uint xb = (r + sr) * (h + 1u);
+		vec2 xk = ld(xb + k), xc = conj2(ld(xb + h - k));
 		if (k == 0u) {
 			xk.y = 0.0;
 			xc.y = 0.0;
 		}
 		vec2 e = xk + xc, o = cmul(xk - xc, conj2(tab[k]));
-		st(gi, pc.scale * (e + vec2(-o.y, o.x)));
+		st(gi + dr * h, pc.scale * (e + vec2(-o.y, o.x)));
 	} else if (MODE == 2) {
 		if (gi >= rows * n) return;
-		st(gi, vec2(src[gi], 0.0));
-	} else if (MODE == 3) {
+		uint e = gi + sr * n;
+		st(gi + dr * n, vec2(src[e >> 1][e & 1u], 0.0));
+	} else if (MODE == 3 || MODE == 10) {
 		uint nf = n / 2u + 1u;
 		if (gi >= rows * nf) return;
-		st(gi, ld((gi / nf) * n + gi % nf));
+		uint r = gi / nf, k = gi % nf;
+		vec2 x = ld((r + sr) * n + k);
+		if (MODE == 10) {
+			vec2 w = wt[((r + dr) % uint(pc.chans)) * nf + k];
+			if (pc.inv != 0) w.y = -w.y;
+			x = cmul(x, w);
+		}
+		st(gi + dr * nf, x);
 	} else if (MODE == 4) {
 		uint nf = n / 2u + 1u;
 		if (gi >= rows * n) return;
-		uint r = gi / n, k = gi % n;
+		uint r = gi / n + sr, k = gi % n;
 		vec2 x = k < nf ? ld(r * nf + k) : conj2(ld(r * nf + n - k));
 		if (k == 0u) x.y = 0.0;
-		st(gi, pc.scale * x);
+		st(gi + dr * n, pc.scale * x);
 	} else if (MODE == 5) {
 		if (gi >= rows * n) return;
-		dst[gi] = pc.scale * src[2u * gi];
+		uint e = gi + dr * n;
+		dst[e >> 1][e & 1u] = pc.scale * src[gi + sr * n].x;
 	} else if (MODE == 6) {
 		if (gi >= rows * m) return;
-		uint r = gi / m, j = gi % m, inner = uint(pc.inner);
+		uint r = gi / m + sr, j = gi % m;
 		vec2 x = vec2(0.0);
 		if (j < n) {
 			vec2 c = tab[j];
@@ -85,12 +110,11 @@ void main() {
 		if (gi >= rows * m) return;
 		st(gi, cmul(ld(gi), tab[gi % m]));
 	} else {
-		uint inner = uint(pc.inner);
 		if (gi >= rows * n) return;
 		// gi enumerates [outer][n][inner]
 		uint i = gi % inner, t = gi / inner, k = t % n, o = t / n;
 		vec2 c = tab[k];
 		if (pc.inv != 0) c.y = -c.y;
-		st(gi, pc.scale * cmul(ld((o * inner + i) * m + k), c));
+		st(gi + dr * n, pc.scale * cmul(ld((o * inner + i) * m + k), c));
 	}
 }

@@ -14,8 +14,9 @@ import (
 // recorded and submitted in batches; ReadFloat32/ReadInt32, Sync and Close
 // are the only points where the host waits.
 type Backend struct {
-	c  *Context
-	tw map[int]*allocation // DFT twiddle tables by length (guarded by c.mu)
+	c   *Context
+	tw  map[int]*allocation // FFT twiddle tables by length (guarded by c.mu)
+	fft map[int]*fftPlan    // FFT plans by complex length (guarded by c.mu)
 	// directConv selects the direct convolution shaders instead of im2col +
 	// GEMM (tests compare both).
 	directConv bool

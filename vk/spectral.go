@@ -10,9 +10,10 @@ import (
 	"github.com/dash-go/dash/tensor"
 )
 
-// The real FFTs run as direct O(n²) DFTs with a float64-accurate twiddle
-// table cached per length: correct for every length, but slow for long
-// transforms. The Stockham FFT of issue 4 replaces this path.
+// The real FFTs run on the device FFT of fft.go: even lengths through a
+// half-length complex FFT plus a post-/pre-processing pass, odd lengths
+// through a full complex FFT of the real data; 2-D adds a strided column
+// FFT over [batch][h][w/2+1].
 
 // twiddles returns the cached table tw[m] = (cos 2πm/n, −sin 2πm/n), m < n.
 // Caller holds c.mu.
@@ -32,11 +33,6 @@ func (be *Backend) twiddles(n int) *allocation {
 	be.c.upload(a, 0, unsafe.Pointer(&t[0]), uint64(8*n))
 	be.tw[n] = a
 	return a
-}
-
-func (be *Backend) dft(dst, src *allocation, tw *allocation, rows, n, inner, mode, inverse int, scale float32, threads int) {
-	push := pushBuf{}.i(rows, n, inner, mode, inverse).f(scale)
-	be.c.dispatch("dft", nil, be.groups1D(threads, 256), push, arg{a: dst, write: true}, arg{a: src}, arg{a: tw})
 }
 
 func spectralSizes(op string, dims ...int) {
@@ -59,7 +55,7 @@ func (be *Backend) RFFT(dst, src tensor.Buffer, batch, n int) {
 	need("RFFT", d, 0, batch*nf*2)
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	be.dft(d.a, s.a, be.twiddles(n), batch, n, 1, 0, 0, 1, batch*nf)
+	be.rfftRows(d.a, s.a, batch, n)
 }
 
 // IRFFT computes batch inverse real transforms of length n, normalised by 1/n.
@@ -74,7 +70,7 @@ func (be *Backend) IRFFT(dst, src tensor.Buffer, batch, n int) {
 	need("IRFFT", d, 0, batch*n)
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	be.dft(d.a, s.a, be.twiddles(n), batch, n, 1, 1, 0, 1/float32(n), batch*n)
+	be.irfftRows(d.a, s.a, batch, n, 1/float32(n))
 }
 
 // RFFT2 computes batch 2-D real transforms (numpy rfft2), unnormalised.
@@ -90,8 +86,8 @@ func (be *Backend) RFFT2(dst, src tensor.Buffer, batch, h, w int) {
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
 	tmp := be.c.scratch(uint64(batch * h * nf * 8))
-	be.dft(tmp, s.a, be.twiddles(w), batch*h, w, 1, 0, 0, 1, batch*h*nf)
-	be.dft(d.a, tmp, be.twiddles(h), batch, h, nf, 2, 0, 1, batch*h*nf)
+	be.rfftRows(tmp, s.a, batch*h, w)
+	be.cfft(d.a, tmp, batch, h, nf, false, 1)
 	be.c.rec.free(tmp)
 }
 
@@ -108,7 +104,27 @@ func (be *Backend) IRFFT2(dst, src tensor.Buffer, batch, h, w int) {
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
 	tmp := be.c.scratch(uint64(batch * h * nf * 8))
-	be.dft(tmp, s.a, be.twiddles(h), batch, h, nf, 2, 1, 1/float32(h), batch*h*nf)
-	be.dft(d.a, tmp, be.twiddles(w), batch*h, w, 1, 1, 0, 1/float32(w), batch*h*w)
+	be.cfft(tmp, s.a, batch, h, nf, true, 1/float32(h))
+	be.irfftRows(d.a, tmp, batch*h, w, 1/float32(w))
 	be.c.rec.free(tmp)
+}
+
+// RFFTMul computes dst[b][c][k] = RFFT(src[b][c][:])[k]·w[c][k] for src
+// [batch][chans][n] and w [chans][n/2+1] interleaved complex (conjugated
+// when conjW): the forward half of a depthwise Fourier convolution with the
+// multiply fused into the real-FFT post-processing pass (one pass through
+// the spectrum fewer than RFFT followed by ComplexMul).
+func (be *Backend) RFFTMul(dst, src, w tensor.Buffer, batch, chans, n int, conjW bool) {
+	spectralSizes("RFFTMul", batch, chans, n)
+	d, s, wb := be.buf("RFFTMul", dst), be.buf("RFFTMul", src), be.buf("RFFTMul", w)
+	if batch == 0 || chans == 0 || n == 0 {
+		return
+	}
+	nf := n/2 + 1
+	need("RFFTMul", s, 0, batch*chans*n)
+	need("RFFTMul", wb, 0, chans*nf*2)
+	need("RFFTMul", d, 0, batch*chans*nf*2)
+	be.c.mu.Lock()
+	defer be.c.mu.Unlock()
+	be.rfftRowsMul(d.a, s.a, wb.a, batch*chans, n, chans, conjW)
 }

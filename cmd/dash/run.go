@@ -107,6 +107,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 }
 
 func loadTask(ctx context.Context, f *runFlags, progress io.Writer) (*datasets.Task, *datasets.Split, error) {
+	limit := 0
 	if f.data != "" {
 		task, split, err := datasets.LoadFiles(f.data, datasets.FileOptions{Kind: f.kind, Classes: f.classes})
 		if err != nil {
@@ -123,7 +124,14 @@ func loadTask(ctx context.Context, f *runFlags, progress io.Writer) (*datasets.T
 			return nil, nil, fmt.Errorf("--task %s: data not available: %s", task.Name, why)
 		}
 	}
-	split, err := task.Load(ctx, datasets.LoadOptions{Seed: int64(f.seed), Progress: progress})
+	if task.Synthetic {
+		// generate only what the budget trains on (the cache serves a
+		// smaller request from a larger set generated earlier)
+		if b, err := dash.Budgets(f.budget, task); err == nil && b.TrainLimit > 0 {
+			limit = b.TrainLimit + b.TrainLimit/9 + 1 // + the validation share
+		}
+	}
+	split, err := task.Load(ctx, datasets.LoadOptions{Seed: int64(f.seed), Progress: progress, Limit: limit})
 	if err != nil {
 		return nil, nil, fmt.Errorf("load %s: %w", task.Name, err)
 	}

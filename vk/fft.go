@@ -1,0 +1,422 @@
+//go:build cgo
+
+package vk
+
+import (
+	"fmt"
+	"math"
+	"math/cmplx"
+	"unsafe"
+)
+
+// Complex FFTs on the device (see NOTES.md, "FFT"): Stockham autosort passes
+// with radix 2/3/4/5/7/8 butterflies for 7-smooth lengths, either all in
+// shared memory in one dispatch (fft_shared.comp, one workgroup per G lines)
+// or one dispatch per pass through global memory (fft.comp); other lengths
+// by Bluestein's chirp-z through a power-of-two FFT (fft_aux.comp stages).
+
+// fftSharedMax is the longest transform run in shared memory (complex
+// elements; 4096 fill lavapipe's 32 KiB); longer ones use global passes.
+// −1 (the default) chooses per device: on CPU devices (lavapipe) the
+// global passes measured faster at every length from 16 to 4096 (barriers
+// are expensive there; see bench_fft_test.go), so they run everything; on
+// GPUs transforms up to 4096 points run in shared memory. Tests and
+// benchmarks set it to force either path.
+var fftSharedMax = -1
+
+func (be *Backend) sharedMax() int {
+	if fftSharedMax >= 0 {
+		return min(fftSharedMax, 4096)
+	}
+	if be.c.info.Type == TypeCPU {
+		return 0
+	}
+	return 4096
+}
+
+// fftLinesPerGroup is the number of complex elements a shared-memory
+// workgroup aims to hold when lines are short (several lines per workgroup).
+// A variable so that tests can force one line per workgroup (folded grids).
+var fftLinesPerGroup = 1024
+
+// fftPerThread is the number of complex elements per thread a shared-memory
+// workgroup aims for (workgroup size e/fftPerThread within 32…256).
+var fftPerThread = 8
+
+// fftBlueChunk bounds the bytes of one Bluestein chunk's [rows][m] scratch
+// (also by maxStorageBufferRange): small chunks stay in the memory pool's
+// blocks and cache instead of fresh 100 MiB allocations (10× faster at
+// 512×152×152 on lavapipe). Tests lower it to force many chunks.
+var fftBlueChunk = 8 << 20
+
+type fftPlan struct {
+	n       int
+	radices []int     // Stockham passes (empty for n = 1); nil with blue
+	blue    *bluePlan // lengths with a prime factor above 7
+}
+
+type bluePlan struct {
+	m     int         // 7-smooth convolution length ≥ 2n−1
+	chirp *allocation // c_j = e^{−πij²/n}, j < n
+	bhat  [2]*allocation
+}
+
+// smooth7 reports whether n's prime factors are all ≤ 7.
+func smooth7(n int) bool {
+	if n < 1 {
+		return false
+	}
+	for _, p := range []int{2, 3, 5, 7} {
+		for n%p == 0 {
+			n /= p
+		}
+	}
+	return n == 1
+}
+
+// fftRadices factors a 7-smooth n into Stockham passes: 8s (4 or 2 for the
+// rest of the power of two), then 7s, 5s and 3s.
+func fftRadices(n int) []int {
+	var out []int
+	e := 0
+	for n%2 == 0 {
+		n /= 2
+		e++
+	}
+	switch {
+	case e%3 == 1 && e >= 4:
+		out = append(out, 4, 4)
+		e -= 4
+	case e%3 == 1:
+		out = append(out, 2)
+		e--
+	case e%3 == 2:
+		out = append(out, 4)
+		e -= 2
+	}
+	for ; e > 0; e -= 3 {
+		out = append([]int{8}, out...)
+	}
+	for _, p := range []int{7, 5, 3} {
+		for n%p == 0 {
+			out = append(out, p)
+			n /= p
+		}
+	}
+	if n != 1 {
+		panic(fmt.Sprintf("vk: fftRadices: %d is not 7-smooth", n))
+	}
+	return out
+}
+
+// plan returns the cached plan for complex length n. Caller holds c.mu.
+func (be *Backend) plan(n int) *fftPlan {
+	if be.fft == nil {
+		be.fft = map[int]*fftPlan{}
+	}
+	if p, ok := be.fft[n]; ok {
+		return p
+	}
+	p := &fftPlan{n: n}
+	if smooth7(n) {
+		p.radices = fftRadices(n)
+	} else {
+		p.blue = be.bluestein(n)
+	}
+	be.fft[n] = p
+	return p
+}
+
+// bluestein precomputes the chirp and the transformed conjugate chirps
+// (forward and inverse, scaled by 1/m) in float64 on the host.
+func (be *Backend) bluestein(n int) *bluePlan {
+	m := 2*n - 1
+	for !smooth7(m) {
+		m++
+	}
+	chirp := make([]complex128, n)
+	for j := range chirp {
+		q := (j * j) % (2 * n) // e^{−πij²/n} is 2n-periodic in j²
+		chirp[j] = cmplx.Exp(complex(0, -math.Pi*float64(q)/float64(n)))
+	}
+	bp := &bluePlan{m: m, chirp: be.uploadC(chirp)}
+	for dir := 0; dir < 2; dir++ {
+		b := make([]complex128, m)
+		for j := 0; j < n; j++ {
+			c := cmplx.Conj(chirp[j]) // forward: conj(c); inverse: c
+			if dir == 1 {
+				c = chirp[j]
+			}
+			b[j] = c
+			if j > 0 {
+				b[m-j] = c
+			}
+		}
+		fft128(b)
+		for k := range b {
+			b[k] /= complex(float64(m), 0)
+		}
+		bp.bhat[dir] = be.uploadC(b)
+	}
+	return bp
+}
+
+// fft128 is a forward mixed-radix FFT (decimation in time by the smallest
+// prime factor) in float64, for the host-side Bluestein tables.
+func fft128(a []complex128) {
+	n := len(a)
+	if n <= 1 {
+		return
+	}
+	p := 2
+	for n%p != 0 {
+		p++
+	}
+	if p == n { // prime: direct DFT
+		out := make([]complex128, n)
+		for k := range out {
+			var s complex128
+			for j, x := range a {
+				s += x * cmplx.Exp(complex(0, -2*math.Pi*float64((j*k)%n)/float64(n)))
+			}
+			out[k] = s
+		}
+		copy(a, out)
+		return
+	}
+	q := n / p
+	sub := make([][]complex128, p)
+	for r := range sub {
+		sub[r] = make([]complex128, q)
+		for j := range sub[r] {
+			sub[r][j] = a[j*p+r]
+		}
+		fft128(sub[r])
+	}
+	for k := 0; k < n; k++ {
+		var s complex128
+		for r := 0; r < p; r++ {
+			s += sub[r][k%q] * cmplx.Exp(complex(0, -2*math.Pi*float64((r*k)%n)/float64(n)))
+		}
+		a[k] = s
+	}
+}
+
+func (be *Backend) uploadC(v []complex128) *allocation {
+	t := make([]float32, 2*len(v))
+	for i, x := range v {
+		t[2*i], t[2*i+1] = float32(real(x)), float32(imag(x))
+	}
+	a := be.c.alloc(uint64(4 * len(t)))
+	be.c.upload(a, 0, unsafe.Pointer(&t[0]), uint64(4*len(t)))
+	return a
+}
+
+// fftAux records one fft_aux.comp stage over threads elements: rows lines
+// of this chunk, src and dst starting at lines sr and dr.
+func (be *Backend) fftAux(mode int, dst, src, tab *allocation, threads, rows, sr, dr, n, m, inner int, inv bool, scale float32) {
+	be.fftAuxW(mode, dst, src, tab, tab, threads, rows, sr, dr, n, m, inner, 1, inv, scale)
+}
+
+// fftAuxW is fftAux with the weights of the fused multiplies (w, chans).
+func (be *Backend) fftAuxW(mode int, dst, src, tab, w *allocation, threads, rows, sr, dr, n, m, inner, chans int, inv bool, scale float32) {
+	push := pushBuf{}.i(rows, b2i(inv)).f(scale).i(sr, dr, chans)
+	be.c.dispatch("fft_aux", []uint32{uint32(mode), uint32(n), uint32(m), uint32(inner)}, be.groups1D(threads, 256), push,
+		arg{a: dst, write: true}, arg{a: src}, arg{a: tab}, arg{a: w})
+}
+
+// fftChunkBytes bounds the complex scratch of one chunk of a transform:
+// small on CPU devices, where a chunk's passes then stay in the caches
+// (1.5–2× at 128×152×152 on lavapipe), the binding limit on GPUs.
+func (be *Backend) fftChunkBytes() int {
+	lim := int(be.c.mem.maxRange)
+	if fftChunk > 0 {
+		return min(lim, fftChunk)
+	}
+	if be.c.info.Type == TypeCPU {
+		return min(lim, 1<<20)
+	}
+	return lim
+}
+
+// fftChunk, when positive, overrides fftChunkBytes (tests force many chunks).
+var fftChunk = 0
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+const (
+	auxR2CPost = iota
+	auxC2RPre
+	auxR2C
+	auxCrop
+	auxHermitian
+	auxReal
+	auxBluePre
+	auxBlueMul
+	auxBluePost
+	auxR2CPostMul
+	auxCropMul
+)
+
+// cfft records dst = scale·FFT(src) along the middle axis of the complex
+// array [outer][n][inner] (inverse: unnormalised e^{+2πi…}). dst ≠ src;
+// src is not modified. Caller holds c.mu.
+func (be *Backend) cfft(dst, src *allocation, outer, n, inner int, inv bool, scale float32) {
+	be.cfftAt(dst, 0, src, 0, outer, n, inner, inv, scale)
+}
+
+// cfftAt is cfft on outer lines [dO, dO+outer) of dst and [sO, sO+outer)
+// of src.
+func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n, inner int, inv bool, scale float32) {
+	if dst == src {
+		panic("vk: cfft in place")
+	}
+	p := be.plan(n)
+	if p.blue != nil {
+		// Chunks of whole outer slices whose [rows][m] scratch fits.
+		bp := p.blue
+		m := bp.m
+		step := max(1, min(be.fftChunkBytes(), fftBlueChunk)/(inner*m*8))
+		step = min(step, outer)
+		a := be.c.scratch(uint64(step * inner * m * 8))
+		b := be.c.scratch(uint64(step * inner * m * 8))
+		for o0 := 0; o0 < outer; o0 += step {
+			cnt := min(step, outer-o0)
+			cr := cnt * inner
+			be.fftAux(auxBluePre, a, src, bp.chirp, cr*m, cr, (sO+o0)*inner, 0, n, m, inner, inv, 1)
+			be.cfft(b, a, cr, m, 1, false, 1)
+			be.fftAux(auxBlueMul, a, b, bp.bhat[b2i(inv)], cr*m, cr, 0, 0, n, m, inner, inv, 1)
+			be.cfft(b, a, cr, m, 1, true, 1)
+			be.fftAux(auxBluePost, dst, b, bp.chirp, cr*n, cr, 0, (dO+o0)*inner, n, m, inner, inv, scale)
+		}
+		be.c.rec.free(a)
+		be.c.rec.free(b)
+		return
+	}
+	tw := be.twiddles(n)
+	rows := outer * inner
+	if n <= be.sharedMax() || len(p.radices) == 0 {
+		g := max(1, min(fftLinesPerGroup/n, rows))
+		e := g * n
+		wg := min(256, max(32, e/fftPerThread))
+		for e > 32*wg { // registers per thread in fft_shared.comp
+			wg *= 2
+		}
+		pack := 0
+		for i, r := range p.radices {
+			pack |= r << (4 * i)
+		}
+		push := pushBuf{}.i(outer, inner, b2i(inv)).f(scale).i(sO, dO)
+		be.c.dispatch("fft_shared", []uint32{uint32(wg), uint32(n), uint32(g), uint32(pack)},
+			be.c.grid(uint64((rows+g-1)/g)), push, arg{a: dst, write: true}, arg{a: src}, arg{a: tw})
+		return
+	}
+	// Global passes, in chunks of outer lines (cache-sized on CPU devices);
+	// each chunk ping-pongs between dst and a chunk-sized scratch so that
+	// its last pass lands in dst.
+	np := len(p.radices)
+	step := min(outer, max(1, be.fftChunkBytes()/(n*inner*8)))
+	var tmp *allocation
+	if np > 1 {
+		tmp = be.c.scratch(uint64(step * n * inner * 8))
+		defer be.c.rec.free(tmp)
+	}
+	for o0 := 0; o0 < outer; o0 += step {
+		cnt := min(step, outer-o0)
+		in, inO, ns := src, sO+o0, 1
+		for i, r := range p.radices {
+			out, outO := dst, dO+o0
+			if (np-1-i)%2 == 1 {
+				out, outO = tmp, 0
+			}
+			s := float32(1)
+			if i == np-1 {
+				s = scale
+			}
+			push := pushBuf{}.i(cnt, b2i(inv)).f(s).i(inO, outO)
+			be.c.dispatch("fft", []uint32{uint32(r), uint32(n), uint32(ns), uint32(inner)}, be.groups1D(cnt*inner*n/r, 64), push,
+				arg{a: out, write: true}, arg{a: in}, arg{a: tw})
+			in, inO = out, outO
+			ns *= r
+		}
+	}
+}
+
+// rfftRows records dst [rows][n/2+1] = RFFT(src [rows][n]). Caller holds c.mu.
+func (be *Backend) rfftRows(dst, src *allocation, rows, n int) {
+	be.rfftRowsMul(dst, src, nil, rows, n, 1, false)
+}
+
+// rowStep is the rows per chunk of a real transform whose complex scratch
+// holds elems complex values per row.
+func (be *Backend) rowStep(rows, elems int) int {
+	return min(rows, max(1, be.fftChunkBytes()/(elems*8)))
+}
+
+// rfftRowsMul is rfftRows with, when w ≠ nil, the spectrum of row r
+// multiplied by w[r mod chans][:] (conjugated with conjW) in the
+// post-processing pass. Rows run in chunks (chunk-local scratch).
+func (be *Backend) rfftRowsMul(dst, src, w *allocation, rows, n, chans int, conjW bool) {
+	tw := be.twiddles(n)
+	post, crop, wa := auxR2CPost, auxCrop, tw
+	if w != nil {
+		post, crop, wa = auxR2CPostMul, auxCropMul, w
+	}
+	if n%2 == 0 {
+		h := n / 2
+		step := be.rowStep(rows, h)
+		z := be.c.scratch(uint64(step * h * 8))
+		for r0 := 0; r0 < rows; r0 += step {
+			cnt := min(step, rows-r0)
+			be.cfftAt(z, 0, src, r0, cnt, h, 1, false, 1)
+			be.fftAuxW(post, dst, z, tw, wa, cnt*(h+1), cnt, 0, r0, n, 0, 1, chans, conjW, 1)
+		}
+		be.c.rec.free(z)
+		return
+	}
+	step := be.rowStep(rows, n)
+	c := be.c.scratch(uint64(step * n * 8))
+	f := be.c.scratch(uint64(step * n * 8))
+	for r0 := 0; r0 < rows; r0 += step {
+		cnt := min(step, rows-r0)
+		be.fftAux(auxR2C, c, src, tw, cnt*n, cnt, r0, 0, n, 0, 1, false, 1)
+		be.cfft(f, c, cnt, n, 1, false, 1)
+		be.fftAuxW(crop, dst, f, tw, wa, cnt*(n/2+1), cnt, 0, r0, n, 0, 1, chans, conjW, 1)
+	}
+	be.c.rec.free(c)
+	be.c.rec.free(f)
+}
+
+// irfftRows records dst [rows][n] = scale·n·IRFFT(src [rows][n/2+1]) (the
+// unnormalised inverse times scale). Caller holds c.mu.
+func (be *Backend) irfftRows(dst, src *allocation, rows, n int, scale float32) {
+	tw := be.twiddles(n)
+	if n%2 == 0 {
+		h := n / 2
+		step := be.rowStep(rows, h)
+		z := be.c.scratch(uint64(step * h * 8))
+		for r0 := 0; r0 < rows; r0 += step {
+			cnt := min(step, rows-r0)
+			be.fftAux(auxC2RPre, z, src, tw, cnt*h, cnt, r0, 0, n, 0, 1, true, scale)
+			be.cfftAt(dst, r0, z, 0, cnt, h, 1, true, 1)
+		}
+		be.c.rec.free(z)
+		return
+	}
+	step := be.rowStep(rows, n)
+	c := be.c.scratch(uint64(step * n * 8))
+	f := be.c.scratch(uint64(step * n * 8))
+	for r0 := 0; r0 < rows; r0 += step {
+		cnt := min(step, rows-r0)
+		be.fftAux(auxHermitian, c, src, tw, cnt*n, cnt, r0, 0, n, 0, 1, true, 1)
+		be.cfft(f, c, cnt, n, 1, true, 1)
+		be.fftAux(auxReal, dst, f, tw, cnt*n, cnt, 0, r0, n, 0, 1, true, scale)
+	}
+	be.c.rec.free(c)
+	be.c.rec.free(f)
+}

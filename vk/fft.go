@@ -25,13 +25,21 @@ import (
 var fftSharedMax = -1
 
 func (be *Backend) sharedMax() int {
+	// The whole line in shared memory, and at most 32 elements per thread
+	// of a workgroup within the device's invocation limit.
+	lim := min(4096, int(be.c.info.MaxComputeSharedMemorySize)/8, 32*be.sharedWG())
 	if fftSharedMax >= 0 {
-		return min(fftSharedMax, 4096)
+		return min(fftSharedMax, lim)
 	}
 	if be.c.info.Type == TypeCPU {
 		return 0
 	}
-	return 4096
+	return lim
+}
+
+// sharedWG is the largest fft_shared.comp workgroup: 256 within the limit.
+func (be *Backend) sharedWG() int {
+	return max(1, min(256, int(be.c.info.MaxComputeWorkGroupInvocations), int(be.c.info.MaxComputeWorkGroupSize[0])))
 }
 
 // fftLinesPerGroup is the number of complex elements a shared-memory
@@ -301,12 +309,14 @@ func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n
 	tw := be.twiddles(n)
 	rows := outer * inner
 	if n <= be.sharedMax() || len(p.radices) == 0 {
-		g := max(1, min(fftLinesPerGroup/n, rows))
+		maxWG := be.sharedWG()
+		g := max(1, min(fftLinesPerGroup/n, rows, 32*maxWG/n))
 		e := g * n
-		wg := min(256, max(32, e/fftPerThread))
+		wg := min(maxWG, max(32, e/fftPerThread))
 		for e > 32*wg { // registers per thread in fft_shared.comp
 			wg *= 2
 		}
+		wg = min(wg, maxWG)
 		pack := 0
 		for i, r := range p.radices {
 			pack |= r << (4 * i)

@@ -24,14 +24,29 @@ func relErr(got, want []float32) float64 {
 	return math.Sqrt(num / den)
 }
 
+// worstRel is the largest relative error checkRel has seen (logged by the
+// tests with -v).
+var worstRel struct {
+	e    float64
+	what string
+}
+
 func checkRel(t *testing.T, what string, got, want []float32, tol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: length %d, want %d", what, len(got), len(want))
 	}
-	if e := relErr(got, want); !(e <= tol) {
+	e := relErr(got, want)
+	if !(e <= tol) {
 		t.Errorf("%s: relative error %.3g > %.3g", what, e, tol)
 	}
+	if e > worstRel.e {
+		worstRel.e, worstRel.what = e, what
+	}
+}
+
+func logWorst(t *testing.T) {
+	t.Logf("largest relative error so far: %.3g (%s)", worstRel.e, worstRel.what)
 }
 
 // fftCase runs rfft → irfft of batch rows of length n on the device and on
@@ -93,6 +108,7 @@ func fftLengths() []int {
 // passes in the "shared" run too).
 func TestFFTLengths(t *testing.T) {
 	be := shared(t)
+	defer logWorst(t)
 	r := rand.New(rand.NewSource(41))
 	for _, path := range []string{"shared", "global"} {
 		t.Run(path, func(t *testing.T) {
@@ -160,6 +176,7 @@ func TestFFTManyRows(t *testing.T) {
 
 func TestFFT2Shapes(t *testing.T) {
 	be := shared(t)
+	defer logWorst(t)
 	r := rand.New(rand.NewSource(43))
 	for _, path := range []int{0, 4096} {
 		t.Run(fmt.Sprintf("sharedMax=%d", path), func(t *testing.T) {

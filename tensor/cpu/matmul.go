@@ -6,8 +6,8 @@ import (
 	"github.com/dash-go/dash/tensor"
 )
 
-// MatMul computes batched C = alpha·op(A)·op(B) + beta·C with gonum's
-// float32 GEMM, parallel over the batch.
+// MatMul computes batched C = alpha·op(A)·op(B) + beta·C with the blocked
+// AVX-512/AVX2 SGEMM (sgemm.go), parallel over rows, columns or the batch.
 func (be *Backend) MatMul(c, a, b tensor.Buffer, p tensor.MatMulParams) {
 	cs, as, bs := buf(c), buf(a), buf(b)
 	if p.M < 0 || p.K < 0 || p.N < 0 || p.Batch < 0 {

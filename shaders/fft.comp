@@ -8,18 +8,32 @@
 // devices such as lavapipe have no vector integer division).
 //   v[r] = src[j + r·n/R]·ω_{ns·R}^{r·(j mod ns)}, v = DFT_R(v),
 //   dst[(j/ns)·ns·R + j mod ns + r·ns] = scale·v[r].
+// Bluestein's element-wise stages fuse into the passes of its length-m FFTs
+// (inner = 1, lines = Bluestein rows; bn, binner: the original [·][bn][binner]
+// array; the chirp conjugated when cinv ≠ 0):
+//   LOAD 1 (first forward pass): x_j = src'[row so+o][j]·chirp_j for j < bn, 0 above;
+//   STORE 1 (last forward pass): y·tabs (the transformed conjugate chirp);
+//   STORE 2 (last inverse pass): dst'[row do+o][k] = scale·y_k·chirp_k for k < bn.
 layout(local_size_x = 64) in;
-layout(constant_id = 0) const int R = 2;
+// R | LOAD << 8 | STORE << 12
+layout(constant_id = 0) const int RS = 2;
 layout(constant_id = 1) const int N = 2;
 layout(constant_id = 2) const int NS = 1;
 layout(constant_id = 3) const int INNER = 1;
+const int R = RS & 255;
+const int LOAD = (RS >> 8) & 15;
+const int STORE = (RS >> 12) & 15;
 #include "common.glsl"
 #include "fft.glsl"
 layout(std430, binding = 0) writeonly buffer Dst { vec2 dst[]; };
 layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
 layout(std430, binding = 2) readonly buffer Tw { vec2 tw[]; };
+layout(std430, binding = 3) readonly buffer TabL { vec2 tabl[]; };
+layout(std430, binding = 4) readonly buffer TabS { vec2 tabs[]; };
 // so, do: the first outer line of src and dst (chunks of a larger array).
-layout(push_constant) uniform PC { int outer, inv; float scale; int so, do_; } pc;
+layout(push_constant) uniform PC { int outer, inv; float scale; int so, do_, bn, binner, cinv; } pc;
+
+vec2 chirp(vec2 c) { return pc.cinv != 0 ? vec2(c.x, -c.y) : c; }
 
 void main() {
 	uint gi = global_index();
@@ -34,7 +48,14 @@ void main() {
 	int sbase = (o + pc.so) * n, dbase = (o + pc.do_) * n;
 	vec2 v[8];
 	for (int r = 0; r < R; r++) {
-		vec2 x = src[(sbase + j + r * nr) * inner + i];
+		vec2 x;
+		if (LOAD == 1) {
+			int idx = j + r * nr, row = o + pc.so;
+			x = vec2(0.0);
+			if (idx < pc.bn) x = cmul(src[((row / pc.binner) * pc.bn + idx) * pc.binner + row % pc.binner], chirp(tabl[idx]));
+		} else {
+			x = src[(sbase + j + r * nr) * inner + i];
+		}
 		if (r > 0 && ns > 1) {
 			vec2 w = tw[r * tstep];
 			w.y *= -d;
@@ -43,6 +64,16 @@ void main() {
 		v[r] = x;
 	}
 	dft(v, R, d);
-	int od = dbase + (j / ns) * ns * R + k;
-	for (int r = 0; r < R; r++) dst[(od + r * ns) * inner + i] = pc.scale * v[r];
+	int oj = (j / ns) * ns * R + k;
+	for (int r = 0; r < R; r++) {
+		int idx = oj + r * ns;
+		if (STORE == 1) {
+			dst[(dbase + idx) * inner + i] = pc.scale * cmul(v[r], tabs[idx]);
+		} else if (STORE == 2) {
+			int row = o + pc.do_;
+			if (idx < pc.bn) dst[((row / pc.binner) * pc.bn + idx) * pc.binner + row % pc.binner] = pc.scale * cmul(v[r], chirp(tabs[idx]));
+		} else {
+			dst[(dbase + idx) * inner + i] = pc.scale * v[r];
+		}
+	}
 }

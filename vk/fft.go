@@ -13,7 +13,7 @@ import (
 // with radix 2/3/4/5/7/8 butterflies for 7-smooth lengths, either all in
 // shared memory in one dispatch (fft_shared.comp, one workgroup per G lines)
 // or one dispatch per pass through global memory (fft.comp); other lengths
-// by Bluestein's chirp-z through a power-of-two FFT (fft_aux.comp stages).
+// by Bluestein's chirp-z through a 7-smooth FFT (fft_aux.comp stages).
 
 // fftSharedMax is the longest transform run in shared memory (complex
 // elements; 4096 fill lavapipe's 32 KiB); longer ones use global passes.
@@ -52,9 +52,9 @@ var fftLinesPerGroup = 1024
 var fftPerThread = 8
 
 // fftBlueChunk bounds the bytes of one Bluestein chunk's [rows][m] scratch
-// (also by maxStorageBufferRange): small chunks stay in the memory pool's
-// blocks and cache instead of fresh 100 MiB allocations (10× faster at
-// 512×152×152 on lavapipe). Tests lower it to force many chunks.
+// (with fftChunkBytes): small chunks stay in the memory pool's blocks and
+// the caches instead of fresh 100 MiB allocations (1.3–2× at 128×152×152
+// on lavapipe). Tests lower it to force many chunks.
 var fftBlueChunk = 8 << 20
 
 type fftPlan struct {
@@ -293,6 +293,16 @@ func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n
 		step = min(step, outer)
 		a := be.c.scratch(uint64(step * inner * m * 8))
 		b := be.c.scratch(uint64(step * inner * m * 8))
+		if m > be.sharedMax() && fftFuseBlue {
+			// Global passes: the element-wise stages fused into them.
+			for o0 := 0; o0 < outer; o0 += step {
+				cnt := min(step, outer-o0)
+				be.blueFused(bp, dst, (dO+o0)*inner, src, (sO+o0)*inner, a, b, cnt*inner, n, inner, inv, scale)
+			}
+			be.c.rec.free(a)
+			be.c.rec.free(b)
+			return
+		}
 		for o0 := 0; o0 < outer; o0 += step {
 			cnt := min(step, outer-o0)
 			cr := cnt * inner
@@ -348,12 +358,81 @@ func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n
 			if i == np-1 {
 				s = scale
 			}
-			push := pushBuf{}.i(cnt, b2i(inv)).f(s).i(inO, outO)
-			be.c.dispatch("fft", []uint32{uint32(r), uint32(n), uint32(ns), uint32(inner)}, be.groups1D(cnt*inner*n/r, 64), push,
-				arg{a: out, write: true}, arg{a: in}, arg{a: tw})
+			be.fftPass(fftPassArgs{out: out, outO: outO, in: in, inO: inO, tw: tw, lines: cnt,
+				n: n, inner: inner, r: r, ns: ns, inv: inv, scale: s})
 			in, inO = out, outO
 			ns *= r
 		}
+	}
+}
+
+// fftPassArgs describes one fft.comp pass (see the shader).
+type fftPassArgs struct {
+	out, in, tw     *allocation
+	outO, inO       int // first line of out / in
+	lines           int
+	n, inner, r, ns int
+	inv             bool
+	scale           float32
+	// Fused Bluestein stages: load 1, store 1 or 2 with their tables, the
+	// original array's [·][bn][binner] shape and the chirp's direction.
+	load, store int
+	tabl, tabs  *allocation
+	bn, binner  int
+	cinv        bool
+}
+
+func (be *Backend) fftPass(p fftPassArgs) {
+	if p.tabl == nil {
+		p.tabl = p.tw
+	}
+	if p.tabs == nil {
+		p.tabs = p.tw
+	}
+	push := pushBuf{}.i(p.lines, b2i(p.inv)).f(p.scale).i(p.inO, p.outO, p.bn, max(1, p.binner), b2i(p.cinv))
+	spec := []uint32{uint32(p.r | p.load<<8 | p.store<<12), uint32(p.n), uint32(p.ns), uint32(p.inner)}
+	be.c.dispatch("fft", spec, be.groups1D(p.lines*p.inner*p.n/p.r, 64), push,
+		arg{a: p.out, write: true}, arg{a: p.in}, arg{a: p.tw}, arg{a: p.tabl}, arg{a: p.tabs})
+}
+
+// fftFuseBlue selects the fused Bluestein chain on the global-pass path
+// (tests compare it with the separate stages).
+var fftFuseBlue = true
+
+// blueFused records Bluestein for rows lines of the original [·][n][inner]
+// array (src from line sr, dst from line dr) as the forward and inverse
+// length-m Stockham passes with the chirp pre-multiply fused into the first
+// pass, the multiply by the transformed chirp into the last forward pass and
+// the post-multiply into the last inverse pass; a and b hold rows·m.
+func (be *Backend) blueFused(bp *bluePlan, dst *allocation, dr int, src *allocation, sr int, a, b *allocation, rows, n, inner int, inv bool, scale float32) {
+	m := bp.m
+	rad := be.plan(m).radices
+	tw := be.twiddles(m)
+	np := len(rad)
+	in, inO := src, sr
+	for q := 0; q < 2*np; q++ {
+		pa := fftPassArgs{in: in, inO: inO, tw: tw, lines: rows, n: m, inner: 1, r: rad[q%np],
+			inv: q >= np, scale: 1, bn: n, binner: inner, cinv: inv, tabl: bp.chirp}
+		ns := 1
+		for _, r := range rad[:q%np] {
+			ns *= r
+		}
+		pa.ns = ns
+		pa.out, pa.outO = a, 0
+		if q%2 == 1 {
+			pa.out = b
+		}
+		if q == 0 {
+			pa.load = 1
+		}
+		if q == np-1 {
+			pa.store, pa.tabs = 1, bp.bhat[b2i(inv)]
+		}
+		if q == 2*np-1 {
+			pa.store, pa.tabs, pa.out, pa.outO, pa.scale = 2, bp.chirp, dst, dr, scale
+		}
+		be.fftPass(pa)
+		in, inO = pa.out, pa.outO
 	}
 }
 

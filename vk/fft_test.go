@@ -219,15 +219,21 @@ func TestIRFFTIgnoresImag(t *testing.T) {
 }
 
 // TestFFTBluesteinChunks: Bluestein over several row chunks (1-D rows and
-// 2-D columns with inner > 1).
+// 2-D columns with inner > 1), with its stages fused into the global passes
+// and separate.
 func TestFFTBluesteinChunks(t *testing.T) {
 	be := shared(t)
 	r := rand.New(rand.NewSource(45))
-	defer func(v int) { fftBlueChunk = v }(fftBlueChunk)
-	fftCase(t, be, r, 3000, 97) // several default-size chunks
-	fftBlueChunk = 3000
-	fftCase(t, be, r, 7, 97)
-	fft2Case(t, be, r, 3, 22, 11)
+	defer func(v int, f bool, sm int) { fftBlueChunk, fftFuseBlue, fftSharedMax = v, f, sm }(fftBlueChunk, fftFuseBlue, fftSharedMax)
+	fftSharedMax = 0
+	for _, fuse := range []bool{true, false} {
+		fftFuseBlue, fftBlueChunk = fuse, 8<<20
+		fftCase(t, be, r, 3000, 97) // several default-size chunks
+		fftCase(t, be, r, 2, 1270)
+		fftBlueChunk = 3000
+		fftCase(t, be, r, 7, 97)
+		fft2Case(t, be, r, 3, 22, 11)
+	}
 }
 
 // TestFFT128: the host float64 FFT behind the Bluestein tables.

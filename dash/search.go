@@ -1,0 +1,368 @@
+package dash
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/dash-go/dash/autograd"
+	"github.com/dash-go/dash/datasets"
+	"github.com/dash-go/dash/nn"
+	"github.com/dash-go/dash/nn/optim"
+	"github.com/dash-go/dash/nn/train"
+	"github.com/dash-go/dash/tensor"
+)
+
+// Buffers exposes α as a state buffer so that checkpoints (nn/train) save
+// and restore it with the network.
+func (a *AggConv) Buffers() []*autograd.Var { return a.ArchParams() }
+
+// Counters exposes the Gumbel-noise step counter to checkpoints.
+func (a *AggConv) Counters() map[string]*uint64 {
+	return map[string]*uint64{a.cfg.Name + ".step": &a.step}
+}
+
+// buildBackbone builds the task's backbone with the given width (0: the
+// task default), conv factory and dropout.
+func buildBackbone(cfg Config, width int, factory nn.ConvFactory, dropout float64) (nn.Backbone, error) {
+	bc, err := nn.ConfigForTask(cfg.Task)
+	if err != nil {
+		return nil, err
+	}
+	bc.Width, bc.Seed, bc.Backend, bc.Factory, bc.Dropout = width, cfg.Seed, cfg.Backend, factory, dropout
+	return nn.Build(bc)
+}
+
+// trainSplit returns the training split limited to Budget.TrainLimit
+// samples, with validation (and test when withTest) attached.
+func (c *Config) trainSplit(withVal, withTest bool) *datasets.Split {
+	tr := c.Split.Train
+	if c.Budget.TrainLimit > 0 && tr.N > c.Budget.TrainLimit {
+		idx := make([]int, c.Budget.TrainLimit)
+		for i := range idx {
+			idx[i] = i
+		}
+		tr = tr.Subset(idx)
+	}
+	s := &datasets.Split{Train: tr, Norm: c.Split.Norm}
+	if withVal {
+		s.Val = c.Split.Val
+	}
+	if withTest {
+		s.Test = c.Split.Test
+	}
+	return s
+}
+
+func defaultLR(task *datasets.Task) (w, a float32) {
+	if task.Kind == datasets.DenseField {
+		return 0.01, 5e-3
+	}
+	return 0.1, 0.05
+}
+
+// gradScale is the α-gradient normalisation of the reference (100 by
+// default; the reference uses other values only for NAS-Bench-360 tasks we
+// do not ship).
+func gradScale(*datasets.Task) float32 { return 100 }
+
+// Search runs DASH's architecture search: every searchable convolution of
+// the backbone becomes an aggregated convolution over Kernels × Dilations
+// (Fourier strategy, depthwise where in == out channels), weights and α are
+// trained jointly from the same batches on a prefix of each epoch, α's
+// gradient is rescaled to a fixed norm plus a receptive-field penalty, all
+// gradients are clipped to norm 1, and each layer keeps argmax α. With
+// cfg.Resume it continues from the last completed search epoch.
+func Search(ctx context.Context, cfg Config) (*Architecture, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	be := cfg.Backend
+	var aggs []*AggConv
+	factory := func(spec nn.ConvSpec) (nn.Layer, error) {
+		depthwise := spec.In == spec.Out && max(spec.Groups, 1) == 1
+		ac, err := NewAggConv(AggConvConfig{
+			Name: spec.Name, Dims: spec.Dims, In: spec.In, Out: spec.Out,
+			Kernels: cfg.Kernels, Dilations: cfg.Dilations, Stride: spec.Stride,
+			Depthwise: depthwise, Strategy: Fourier, Mixing: GumbelSoftmax,
+			Seed: nn.DeriveSeed(cfg.Seed, spec.Name), Backend: be,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("searchable conv %s: %w", spec.Name, err)
+		}
+		aggs = append(aggs, ac)
+		return ac, nil
+	}
+	model, err := buildBackbone(cfg, cfg.Budget.SearchWidth, factory, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer nn.Release(model)
+	specs := model.SearchableConvs()
+	if len(aggs) == 0 || len(specs) != len(aggs) {
+		return nil, fmt.Errorf("backbone %q: %d searchable convolutions", cfg.Task.Backbone, len(aggs))
+	}
+	wlr, alr := defaultLR(cfg.Task)
+	var alphas []*autograd.Var
+	for _, a := range aggs {
+		alphas = append(alphas, a.ArchParams()...)
+	}
+	wopt, err := optim.NewSGD(&optim.SGDGroup{Params: model.Params(), SGDParams: tensor.SGDParams{LR: wlr, Momentum: 0.9, Nesterov: true, WeightDecay: 5e-4}})
+	if err != nil {
+		return nil, err
+	}
+	defer wopt.Release()
+	aopt, err := optim.NewSGD(&optim.SGDGroup{Params: alphas, SGDParams: tensor.SGDParams{LR: alr, Momentum: 0.9, Nesterov: true}})
+	if err != nil {
+		return nil, err
+	}
+	defer aopt.Release()
+
+	// receptive-field penalty vectors, one per layer, in α's order
+	pen := make([]*tensor.Tensor, len(aggs))
+	for i, a := range aggs {
+		var v []float32
+		for _, c := range a.Candidates() {
+			v = append(v, 1e-5*float32(c.ReceptiveField()))
+		}
+		pen[i] = tensor.FromFloat32(be, v, len(v))
+	}
+	defer func() {
+		for _, p := range pen {
+			p.Release()
+		}
+	}()
+	gs := gradScale(cfg.Task)
+	rescale := func(int) {
+		for i, a := range alphas {
+			if a.Grad == nil {
+				continue
+			}
+			// g / (gs·(‖g‖+1e-8)) + 1e-5·receptive field, on the device
+			sq := tensor.Square(a.Grad)
+			s := tensor.Sum(sq, false)
+			sq.Release()
+			n := tensor.Sqrt(s)
+			s.Release()
+			den := tensor.Unary(tensor.OpAffine, n, gs, gs*1e-8)
+			n.Release()
+			g := tensor.Div(a.Grad, den)
+			den.Release()
+			g2 := tensor.Add(g, pen[i])
+			g.Release()
+			a.Grad.Release()
+			a.Grad = g2
+		}
+	}
+	arch := &Architecture{Task: cfg.Task.Name, Kernels: cfg.Kernels, Dilations: cfg.Dilations}
+	histPath := cfg.path("alpha_history.json")
+	if cfg.Resume {
+		_ = ReadJSON(histPath, &arch.History)
+	}
+	_, err = train.Fit(ctx, train.Config{
+		Model: model, Backend: be, Split: cfg.trainSplit(false, false), Task: cfg.Task,
+		Epochs: cfg.Budget.SearchEpochs, BatchSize: cfg.Budget.BatchSize, Fraction: cfg.Budget.SearchFraction,
+		DropLast: true, Seed: int64(cfg.Seed),
+		Optimizers: []optim.Optimizer{wopt, aopt}, ClipNorm: 1, AfterBackward: rescale,
+		NoRestoreBest: true,
+		OnEpochEnd: func(s train.EpochStats) error {
+			var h [][]float32
+			for _, a := range aggs {
+				h = append(h, a.Alpha())
+			}
+			arch.History = append(arch.History[:min(len(arch.History), s.Epoch-1)], h)
+			return WriteJSON(histPath, arch.History)
+		},
+		CheckpointPath: cfg.path("search.ckpt"), Resume: cfg.Resume,
+		Progress: cfg.Progress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	var cands [][2]int
+	for _, c := range aggs[0].Candidates() {
+		cands = append(cands, [2]int{c.K, c.D})
+	}
+	for i, a := range aggs {
+		k, d := a.Best()
+		arch.Layers = append(arch.Layers, LayerChoice{Name: specs[i].Name, Kernel: k, Dilation: d,
+			Default: [2]int{specs[i].Kernel, specs[i].Dilation}, Alpha: a.Alpha(), Candidates: cands})
+	}
+	return arch, nil
+}
+
+// discreteFactory builds ordinary convolutions with the searched (k, d) per
+// layer name (nil arch: the backbone's defaults).
+func discreteFactory(arch *Architecture) nn.ConvFactory {
+	choice := map[string]LayerChoice{}
+	if arch != nil {
+		for _, l := range arch.Layers {
+			choice[l.Name] = l
+		}
+	}
+	return func(spec nn.ConvSpec) (nn.Layer, error) {
+		if c, ok := choice[spec.Name]; ok {
+			spec.Kernel, spec.Dilation = c.Kernel, c.Dilation
+		}
+		return nn.NewConv(spec)
+	}
+}
+
+// trainResult is the outcome of training a discrete network.
+type trainResult struct {
+	Test    EvalResult
+	BestVal float64
+	Curve   []EpochStat
+}
+
+// fit trains a discrete network with the given hyperparameters through
+// nn/train: validation after every epoch, best weights kept (selection on
+// validation only), then the test split scored with them when withTest.
+func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs int, fraction float64, withTest bool, label, ckpt string) (*trainResult, error) {
+	model, err := buildBackbone(cfg, cfg.Budget.Width, discreteFactory(arch), float64(hp.Dropout))
+	if err != nil {
+		return nil, err
+	}
+	defer nn.Release(model)
+	opt, err := optim.NewSGD(&optim.SGDGroup{Params: model.Params(), SGDParams: tensor.SGDParams{LR: hp.LR, Momentum: hp.Momentum, Nesterov: hp.Momentum > 0, WeightDecay: hp.WeightDecay}})
+	if err != nil {
+		return nil, err
+	}
+	defer opt.Release()
+	var sched []optim.Schedule
+	if len(cfg.Budget.Milestones) > 0 {
+		s, err := optim.NewStepLR(cfg.Budget.Milestones, float64(cfg.Budget.Gamma))
+		if err != nil {
+			return nil, err
+		}
+		sched = []optim.Schedule{s}
+	}
+	tc := train.Config{
+		Model: model, Backend: cfg.Backend, Split: cfg.trainSplit(true, withTest), Task: cfg.Task,
+		Epochs: epochs, BatchSize: cfg.Budget.BatchSize, Fraction: fraction, DropLast: true, Seed: int64(cfg.Seed) + 1,
+		Optimizers: []optim.Optimizer{opt}, Schedules: sched,
+		Progress: cfg.Progress,
+	}
+	if ckpt != "" {
+		tc.CheckpointPath, tc.Resume = cfg.path(ckpt), cfg.Resume
+	}
+	r, err := train.Fit(ctx, tc)
+	if err != nil {
+		return nil, err
+	}
+	res := &trainResult{BestVal: r.BestVal.Score}
+	if r.BestEpoch == 0 {
+		res.BestVal = math.Inf(1)
+	}
+	for _, e := range r.Epochs {
+		res.Curve = append(res.Curve, EpochStat{Epoch: e.Epoch, Loss: e.TrainLoss, Val: e.Val.Score, Seconds: e.Seconds})
+	}
+	if withTest {
+		res.Test = EvalResult{Metric: r.Test.Name, Value: r.Test.Value, Score: r.Test.Score, Loss: r.TestLoss, N: r.Test.N}
+		if label == "dash" {
+			if err := nn.SaveCheckpoint(cfg.path("weights.safetensors"), model, nil, map[string]string{"task": cfg.Task.Name, "architecture": "architecture.json"}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// HPO searches the hyperparameter grid on the discrete architecture: each
+// configuration trains briefly from the same initial weights (same seed)
+// and is scored on the validation split (never the test split). Learning
+// rates are tried in the given order; when a learning rate brings no
+// improvement over the best so far, the remaining ones are skipped.
+func HPO(ctx context.Context, cfg Config, arch *Architecture) (*HParams, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	b := cfg.Budget
+	hp := &HParams{Budget: b, Metric: cfg.Task.Metric}
+	best := math.Inf(1)
+	for _, lr := range b.LRs {
+		improved := false
+		for _, dr := range b.Dropouts {
+			for _, wd := range b.WeightDecays {
+				for _, mo := range b.Momentums {
+					c := HParams{LR: lr, Dropout: dr, WeightDecay: wd, Momentum: mo}
+					r, err := fit(ctx, cfg, arch, c, b.HPOEpochs, b.HPOFraction, false, "hpo", "")
+					if err != nil {
+						return nil, err
+					}
+					v := r.BestVal
+					if math.IsNaN(v) {
+						v = math.Inf(1)
+					}
+					hp.Trials = append(hp.Trials, HPOTrial{LR: lr, Dropout: dr, WeightDecay: wd, Momentum: mo, Val: v})
+					cfg.Log.Info("hpo trial", "lr", lr, "dropout", dr, "weight_decay", wd, "momentum", mo, "val", strconv.FormatFloat(v, 'g', 4, 64))
+					if v < best {
+						best = v
+						hp.LR, hp.Dropout, hp.WeightDecay, hp.Momentum = lr, dr, wd, mo
+						improved = true
+					}
+				}
+			}
+		}
+		if !improved {
+			break
+		}
+	}
+	if math.IsInf(best, 1) {
+		return nil, fmt.Errorf("every configuration diverged or the validation split is empty")
+	}
+	return hp, nil
+}
+
+// Retrain trains the discrete network (arch nil: the backbone's default
+// kernels) with the chosen hyperparameters for the retraining budget and
+// reports the test metric of the weights that were best on validation.
+// With cfg.Resume it continues from the stage's last completed epoch.
+func Retrain(ctx context.Context, cfg Config, arch *Architecture, hp HParams, label string) (*trainResult, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	return fit(ctx, cfg, arch, hp, cfg.Budget.RetrainEpochs, 1, true, label, label+".ckpt")
+}
+
+// Evaluate scores a run's saved weights on the test split.
+func Evaluate(ctx context.Context, cfg Config, arch *Architecture, hp HParams, weights string) (EvalResult, error) {
+	if err := cfg.defaults(); err != nil {
+		return EvalResult{}, err
+	}
+	if _, err := os.Stat(weights); err != nil {
+		return EvalResult{}, fmt.Errorf("weights: %w", err)
+	}
+	model, err := buildBackbone(cfg, cfg.Budget.Width, discreteFactory(arch), float64(hp.Dropout))
+	if err != nil {
+		return EvalResult{}, err
+	}
+	defer nn.Release(model)
+	if _, err := nn.LoadCheckpoint(weights, model, nil); err != nil {
+		return EvalResult{}, err
+	}
+	e, err := train.Evaluate(ctx, cfg.Backend, model, cfg.Split.Test, cfg.Task.Loss, cfg.Task.Metric, 1, cfg.Split.Norm, cfg.Budget.BatchSize)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	return EvalResult{Metric: e.Metric.Name, Value: e.Metric.Value, Score: e.Metric.Score, Loss: e.Loss, N: e.Metric.N}, nil
+}
+
+// EvalResult is a model's score on one split.
+type EvalResult struct {
+	Metric string  `json:"metric"` // e.g. "error", "relative_l2"
+	Value  float64 `json:"value"`  // as usually reported
+	Score  float64 `json:"score"`  // lower is better
+	Loss   float64 `json:"loss"`
+	N      int     `json:"n"`
+}
+
+// EpochStat summarises one training epoch for metrics.json and the plots.
+type EpochStat struct {
+	Epoch   int     `json:"epoch"`
+	Loss    float64 `json:"train_loss"`
+	Val     float64 `json:"val_score"`
+	Seconds float64 `json:"seconds"`
+}

@@ -144,6 +144,9 @@ func (be *Backend) ComplexContract(mode tensor.ContractMode, dst, a, b tensor.Bu
 		cs.direct(be)
 		return
 	}
+	if cs.fused(be) {
+		return
+	}
 	cs.gemm(be, na, nb, nc)
 }
 
@@ -255,7 +258,10 @@ func (cs *contract) direct(be *Backend) {
 	})
 }
 
-// gemm computes the contraction as one real GEMM per frequency. Frequencies
+// gemm computes the contraction as one real GEMM per frequency through
+// frequency-major copies of the operands; it serves the problems the fused
+// path (contract.go) does not take: per-frequency GEMMs too large for its
+// blocks, or fewer frequencies than threads. Frequencies
 // are processed in chunks of fc, one chunk per task, the tasks spread over
 // the threads. A task copies its chunk of each operand to frequency-major
 // order ([fc][rows], cache resident), then for every frequency expands the

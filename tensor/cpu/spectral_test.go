@@ -513,3 +513,99 @@ func TestSpectralNoAllocInHotPath(t *testing.T) {
 		t.Errorf("ComplexContract: %d of %d calls allocated more than 16 KiB", big, reps)
 	}
 }
+
+// TestComplexContractFused checks the fused GEMM path of ComplexContract in
+// every orientation, with every micro-kernel this machine supports and with
+// several frequency block sizes (partial last blocks included), and the
+// frequency-major path it falls back to.
+func TestComplexContractFused(t *testing.T) {
+	be := New()
+	r := rand.New(rand.NewPCG(9, 10))
+	defer func(k *sgemmKernel, o, mb, bud int, on bool, g int) {
+		contractKernel, contractOrient, fusedMaxBlock, fusedBudget, contractFused, contractGEMMMin = k, o, mb, bud, on, g
+	}(contractKernel, contractOrient, fusedMaxBlock, fusedBudget, contractFused, contractGEMMMin)
+	contractGEMMMin = 0
+	shapes := [][4]int{ // B, I, O, F
+		{3, 5, 7, 13}, {32, 17, 9, 70}, {4, 64, 64, 9}, {9, 3, 50, 37}, {2, 33, 31, 130},
+	}
+	for _, kn := range supportedKernels() {
+		for _, o := range []int{-1, 0, 1, 2, 3, 4} {
+			for _, mb := range []int{8, 16, 64} {
+				contractKernel, fusedMaxBlock, contractFused, fusedBudget = kn, mb, o < 4, 8<<20
+				contractOrient = min(o, 3)
+				for _, s := range shapes {
+					B, I, O, F := s[0], s[1], s[2], s[3]
+					for _, mode := range []tensor.ContractMode{tensor.ContractForward, tensor.ContractGradX, tensor.ContractGradW} {
+						var na, nb, nc int
+						switch mode {
+						case tensor.ContractForward:
+							na, nb, nc = B*I, O*I, B*O
+						case tensor.ContractGradX:
+							na, nb, nc = B*O, O*I, B*I
+						case tensor.ContractGradW:
+							na, nb, nc = B*O, B*I, O*I
+						}
+						a := randSlice(r, na*F*2)
+						b := randSlice(r, nb*F*2)
+						dst := &Buf{F: randSlice(r, nc*F*2)}
+						for i := 0; i < len(dst.F); i += 7 {
+							dst.F[i] = float32(math.NaN()) // garbage must be overwritten
+						}
+						be.ComplexContract(mode, dst, &Buf{F: a}, &Buf{F: b}, B, I, O, F)
+						name := fmt.Sprintf("%s/orient%d/block%d/mode%d/B%d_I%d_O%d_F%d", kn.name, o, mb, mode, B, I, O, F)
+						specCompare(t, name, dst.F, naiveContract(mode, a, b, B, I, O, F), 1e-5*math.Sqrt(float64(max(I, O, B, 1))))
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkContractFused times ComplexContract at B32 C64 F636 (DASH's 1-D
+// L1000 search step) on the fused path in each orientation and block size,
+// and on the frequency-major path ("freqmajor").
+func BenchmarkContractFused(b *testing.B) {
+	defer func(o, mb int, on bool) {
+		contractOrient, fusedMaxBlock, contractFused = o, mb, on
+	}(contractOrient, fusedMaxBlock, contractFused)
+	be := New()
+	r := rand.New(rand.NewPCG(1, 2))
+	const B, C, F = 32, 64, 636
+	x := &Buf{F: randSlice(r, B*C*F*2)}
+	w := &Buf{F: randSlice(r, C*C*F*2)}
+	y := &Buf{F: randSlice(r, B*C*F*2)}
+	type variant struct {
+		name   string
+		orient int
+		block  int
+		fused  bool
+	}
+	var vs []variant
+	for o := -1; o < 4; o++ {
+		vs = append(vs, variant{fmt.Sprintf("orient%d_block64", o), o, 64, true})
+	}
+	for _, mb := range []int{8, 16, 32} {
+		vs = append(vs, variant{fmt.Sprintf("orient-1_block%d", mb), -1, mb, true})
+	}
+	vs = append(vs, variant{"freqmajor", -1, 64, false})
+	for _, m := range []struct {
+		name string
+		mode tensor.ContractMode
+		dst  tensor.Buffer
+		a, b tensor.Buffer
+	}{
+		{"Forward", tensor.ContractForward, y, x, w},
+		{"GradX", tensor.ContractGradX, x, y, w},
+		{"GradW", tensor.ContractGradW, w, y, x},
+	} {
+		for _, v := range vs {
+			b.Run(m.name+"/"+v.name, func(b *testing.B) {
+				contractOrient, fusedMaxBlock, contractFused = v.orient, v.block, v.fused
+				be.ComplexContract(m.mode, m.dst, m.a, m.b, B, C, C, F)
+				for b.Loop() {
+					be.ComplexContract(m.mode, m.dst, m.a, m.b, B, C, C, F)
+				}
+			})
+		}
+	}
+}

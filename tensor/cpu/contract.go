@@ -7,8 +7,8 @@ import (
 
 // This file holds the fused GEMM path of ComplexContract. The operands are
 // packed into the micro-kernel's panel format straight from their
-// frequency-last layout [rows][F][2], a block of up to 64 consecutive
-// frequencies at a time (a 512-byte run of every stored row per visit), and
+// frequency-last layout [rows][F][2], a block of up to 16 consecutive
+// frequencies at a time (a 128-byte run of every stored row per visit), and
 // the per-frequency real results are scattered straight back into dst
 // [M][N][F][2], again in runs of the block's frequencies. No
 // frequency-major copy of any operand is made, and there is no separate
@@ -45,17 +45,21 @@ var contractFused = true
 
 // fusedBudget bounds one thread's scratch for a frequency block (packed
 // operands and real results of all its frequencies), in bytes. Each
-// frequency's share is reused from L2 by its GEMM; the block as a whole
-// lives in L3. Problems too large for fusedMinBlock frequencies use the
-// frequency-major path.
-var fusedBudget = 8 << 20
+// frequency's share is reused from L2 by its GEMM (at B32 C64 a frequency
+// takes ~108 KiB, a 16-frequency block ~1.7 MiB). Problems too large for
+// fusedMinBlock frequencies use the frequency-major path.
+var fusedBudget = 4 << 20
 
-// fusedMaxBlock is the largest frequency block: 64 complex64 values, 512
-// contiguous bytes of every stored row. The strided rows of the [rows][F]
-// layout cost a TLB miss per visit (rows are ~F·8 bytes apart), so the
-// longer the run taken per visit the better; blocks are halved down to
-// fusedMinBlock to fit fusedBudget. A variable for benchmarks.
-var fusedMaxBlock = 64
+// fusedMaxBlock is the largest frequency block: 16 complex64 values, a
+// 128-byte run (an adjacent-line pair) of every stored row per visit.
+// Longer runs cost fewer TLB misses on the strided rows (they are ~F·8
+// bytes apart) and measure faster in isolation (64: 15-16 ms against 17-19
+// ms at B32 C64 F636), but the scratch of a 64-frequency block (~7 MiB per
+// thread) evicts the data the rest of DASH's Fourier step works on and made
+// the whole step ~10% slower; at 8 or 16 the step is fastest. Blocks are
+// halved down to fusedMinBlock to fit fusedBudget. A variable for
+// benchmarks.
+var fusedMaxBlock = 16
 
 const fusedMinBlock = 8
 
@@ -240,17 +244,24 @@ func (pl *fusedPlan) clearPad(lp, rp []float32, fb int) {
 // micro-panels (element (i, k') of a panel at k'·mr + i).
 func (pl *fusedPlan) packL(dst []float32, f0, n int) {
 	mr, kr, F := pl.kn.mr, pl.kr, pl.F
+	var g fusedRows
 	for k := 0; k < pl.K; k++ {
 		for p0 := 0; p0 < pl.P; p0 += fusedGroup {
-			for p := p0; p < min(p0+fusedGroup, pl.P); p++ {
+			g.n = min(fusedGroup, pl.P-p0)
+			for i := 0; i < g.n; i++ {
+				p := p0 + i
 				so := (p*pl.sLp+k*pl.sLk)*F + f0
-				src := pl.l[so : so+n]
+				g.src[i] = pl.l[so : so+n]
+				r := p
 				if pl.expL {
-					r := 2 * p
-					packPairs(dst, src, r/mr*mr*kr+2*k*mr+r%mr, mr, pl.ls, pl.sgnL)
-				} else {
-					packSplit(dst, src, p/mr*mr*kr+2*k*mr+p%mr, mr, pl.ls, pl.sgnL)
+					r = 2 * p
 				}
+				g.base[i] = r/mr*mr*kr + 2*k*mr + r%mr
+			}
+			if pl.expL {
+				g.pairs(dst, n, mr, pl.ls, pl.sgnL)
+			} else {
+				g.split(dst, n, mr, pl.ls, pl.sgnL)
 			}
 		}
 	}
@@ -260,41 +271,69 @@ func (pl *fusedPlan) packL(dst []float32, f0, n int) {
 // nr-column micro-panels (element (k', c) of a panel at k'·nr + c).
 func (pl *fusedPlan) packR(dst []float32, f0, n int) {
 	nr, kr, F := pl.kn.nr, pl.kr, pl.F
+	var g fusedRows
 	for k := 0; k < pl.K; k++ {
 		for q0 := 0; q0 < pl.Q; q0 += fusedGroup {
-			for q := q0; q < min(q0+fusedGroup, pl.Q); q++ {
+			g.n = min(fusedGroup, pl.Q-q0)
+			for i := 0; i < g.n; i++ {
+				q := q0 + i
 				so := (k*pl.sRk+q*pl.sRq)*F + f0
-				src := pl.r[so : so+n]
+				g.src[i] = pl.r[so : so+n]
+				c := q
 				if !pl.expL {
-					c := 2 * q
-					packPairs(dst, src, c/nr*nr*kr+2*k*nr+c%nr, nr, pl.rs, pl.sgnR)
-				} else {
-					packSplit(dst, src, q/nr*nr*kr+2*k*nr+q%nr, nr, pl.rs, pl.sgnR)
+					c = 2 * q
 				}
+				g.base[i] = c/nr*nr*kr + 2*k*nr + c%nr
+			}
+			if !pl.expL {
+				g.pairs(dst, n, nr, pl.rs, pl.sgnR)
+			} else {
+				g.split(dst, n, nr, pl.rs, pl.sgnR)
 			}
 		}
 	}
 }
 
-// packPairs stores the expanded form of src[j] (imaginary part times sgn)
-// for every j: (re, im) at float offset o + j·stride of dst and (-im, re)
-// at o + ld + j·stride; o, ld and stride are even.
-func packPairs(dst []float32, src []complex64, o, ld, stride int, sgn float32) {
+// fusedRows is a group of stored rows being packed: their runs over the
+// block's frequencies and their offsets in a frequency's packed panels.
+// The loops go over the frequencies outermost, so that each frequency's
+// stores hit one small region (one page) of its panels while the group's
+// runs stay in L1 (and their pages in the TLB).
+type fusedRows struct {
+	n    int
+	src  [fusedGroup][]complex64
+	base [fusedGroup]int
+}
+
+// pairs stores the expanded form of each row's element j (imaginary part
+// times sgn): (re, im) at float offset base + j·stride of dst and (-im, re)
+// at base + ld + j·stride; base, ld and stride are even.
+func (g *fusedRows) pairs(dst []float32, n, ld, stride int, sgn float32) {
 	d := complexView(dst)
-	o, h, st := o/2, ld/2, stride/2
-	for _, v := range src {
-		re, im := real(v), sgn*imag(v)
-		d[o], d[o+h] = complex(re, im), complex(-im, re)
-		o += st
+	h, st := ld/2, stride/2
+	src, base := g.src[:g.n], g.base[:g.n]
+	for j := 0; j < n; j++ {
+		dj := d[j*st:]
+		for i, s := range src {
+			v := s[j]
+			re, im := real(v), sgn*imag(v)
+			b := base[i] / 2
+			dj[b], dj[b+h] = complex(re, im), complex(-im, re)
+		}
 	}
 }
 
-// packSplit stores re at float offset o + j·stride of dst and im (times
-// sgn) at o + ld + j·stride for every src[j].
-func packSplit(dst []float32, src []complex64, o, ld, stride int, sgn float32) {
-	for _, v := range src {
-		dst[o], dst[o+ld] = real(v), sgn*imag(v)
-		o += stride
+// split stores each row's element j as re at float offset base + j·stride
+// of dst and im (times sgn) at base + ld + j·stride.
+func (g *fusedRows) split(dst []float32, n, ld, stride int, sgn float32) {
+	src, base := g.src[:g.n], g.base[:g.n]
+	for j := 0; j < n; j++ {
+		dj := dst[j*stride:]
+		for i, s := range src {
+			v := s[j]
+			b := base[i]
+			dj[b], dj[b+ld] = real(v), sgn*imag(v)
+		}
 	}
 }
 

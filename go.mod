@@ -1,6 +1,6 @@
 module github.com/dash-go/dash
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/klauspost/compress v1.18.0

@@ -4,7 +4,7 @@
 // committed SPIR-V matches the sources and passes spirv-val.
 package shaders
 
-//go:generate sh ./gen.sh spv
+//go:generate sh ./gen.sh
 
 import (
 	"embed"
@@ -13,12 +13,12 @@ import (
 	"strings"
 )
 
-//go:embed spv/*.spv
+//go:embed *.spv
 var spv embed.FS
 
 // SPIRV returns the SPIR-V module compiled from <name>.comp.
 func SPIRV(name string) ([]byte, error) {
-	b, err := spv.ReadFile("spv/" + name + ".spv")
+	b, err := spv.ReadFile(name + ".spv")
 	if err != nil {
 		return nil, fmt.Errorf("shaders: no SPIR-V for %q (run go generate ./shaders): %w", name, err)
 	}
@@ -30,10 +30,12 @@ func SPIRV(name string) ([]byte, error) {
 
 // Names lists the embedded shaders.
 func Names() []string {
-	ents, _ := spv.ReadDir("spv")
+	ents, _ := spv.ReadDir(".")
 	var out []string
 	for _, e := range ents {
-		out = append(out, strings.TrimSuffix(e.Name(), ".spv"))
+		if n, ok := strings.CutSuffix(e.Name(), ".spv"); ok {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"os"
 	"context"
 	"math"
 	"path/filepath"
@@ -20,7 +21,10 @@ func needData(t testing.TB, name string) *Task {
 		t.Fatal(err)
 	}
 	if ok, why := task.Present(); !ok {
-		t.Skipf("%s data missing: %s", name, why)
+		if os.Getenv("DASH_REQUIRE_DATA") != "" {
+			t.Fatalf("%s data missing: %s", name, why)
+		}
+		t.Skipf("%s data missing: %s (set DASH_REQUIRE_DATA=1 to make this a failure)", name, why)
 	}
 	return task
 }

@@ -5,6 +5,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -85,24 +86,24 @@ func TestPipelineWritesRunDirectory(t *testing.T) {
 
 func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	cfg := smokeConfig(t, "mnist")
-	// interrupt right after the search stage completes
+	// interrupt at the first progress line after the search stage completed
+	// (the hyperparameter stage always writes one), as Ctrl-C would
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			if _, err := os.Stat(filepath.Join(cfg.OutDir, "architecture.json")); err == nil {
-				cancel()
-				return
-			}
+	defer cancel()
+	cfg.Progress = writerFunc(func(p []byte) (int, error) {
+		if _, err := os.Stat(filepath.Join(cfg.OutDir, "architecture.json")); err == nil {
+			cancel()
 		}
-	}()
+		return len(p), nil
+	})
 	_, err := dash.Run(ctx, cfg)
-	cancel()
-	<-done
 	if err == nil {
-		t.Skip("the run finished before it could be interrupted")
+		t.Fatal("the run was not interrupted after the search stage")
 	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v, want context.Canceled", err)
+	}
+	cfg.Progress = nil
 	archBefore, _ := os.ReadFile(filepath.Join(cfg.OutDir, "architecture.json"))
 	cfg.Resume = true
 	m, err := dash.Run(context.Background(), cfg)
@@ -157,3 +158,7 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

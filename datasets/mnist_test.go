@@ -1,9 +1,9 @@
 package datasets
 
 import (
-	"os"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"

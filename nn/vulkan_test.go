@@ -1,38 +1,20 @@
 package nn
 
 import (
+	"github.com/dash-go/dash/internal/testdevice"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/dash-go/dash/autograd"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
-	"github.com/dash-go/dash/vk"
 )
-
-func vulkanOrSkip(t *testing.T) tensor.Backend {
-	t.Helper()
-	ch, _, err := vk.Choose("vulkan")
-	if err == nil {
-		var be *vk.Backend
-		if be, err = vk.New(vk.Options{Device: ch.Device}); err == nil {
-			t.Cleanup(func() { be.Close() })
-			return be
-		}
-	}
-	if os.Getenv("DASH_REQUIRE_VULKAN") == "1" {
-		t.Fatalf("DASH_REQUIRE_VULKAN=1 but no Vulkan backend: %v", err)
-	}
-	t.Skipf("no Vulkan backend (%v)", err)
-	return nil
-}
 
 // TestBackbonesOnVulkan runs forward and backward of every backbone (small
 // configurations, training mode, with dropout) on the CPU and Vulkan
 // backends and compares outputs and parameter gradients.
 func TestBackbonesOnVulkan(t *testing.T) {
-	gpu := vulkanOrSkip(t)
+	gpu := testdevice.Vulkan(t)
 	type mk func(be tensor.Backend) (Backbone, error)
 	for _, tc := range []struct {
 		name  string

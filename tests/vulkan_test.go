@@ -1,38 +1,15 @@
 package tests
 
 import (
+	"github.com/dash-go/dash/internal/testdevice"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/dash-go/dash/autograd"
 	"github.com/dash-go/dash/dash"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
-	"github.com/dash-go/dash/vk"
 )
-
-func vulkanOrSkip(t *testing.T) tensor.Backend {
-	t.Helper()
-	ch, _, err := vk.Choose("vulkan")
-	if err == nil {
-		var be *vk.Backend
-		if be, err = vk.New(vk.Options{Device: ch.Device, Validate: true}); err == nil {
-			t.Cleanup(func() {
-				if errs := vk.ValidationErrors(); len(errs) > 0 {
-					t.Errorf("Vulkan validation errors: %v", errs)
-				}
-				be.Close()
-			})
-			return be
-		}
-	}
-	if os.Getenv("DASH_REQUIRE_VULKAN") == "1" {
-		t.Fatalf("DASH_REQUIRE_VULKAN=1 but no Vulkan backend: %v", err)
-	}
-	t.Skipf("no Vulkan backend (%v)", err)
-	return nil
-}
 
 func relErr(a, b []float32) float64 {
 	var num, den float64
@@ -50,7 +27,7 @@ func relErr(a, b []float32) float64 {
 // convolution computed on the CPU backend, forward and backward (input,
 // kernels and α), in 1-D and 2-D, with stride and odd sizes.
 func TestFourierConvOnVulkanMatchesDirectOnCPU(t *testing.T) {
-	gpu := vulkanOrSkip(t)
+	gpu := testdevice.Vulkan(t)
 	cases := []struct {
 		name      string
 		dims      int

@@ -2,8 +2,8 @@ package train
 
 import (
 	"context"
+	"github.com/dash-go/dash/internal/testdevice"
 	"math"
-	"os"
 	"testing"
 
 	"github.com/dash-go/dash/datasets"
@@ -11,7 +11,6 @@ import (
 	"github.com/dash-go/dash/nn/optim"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
-	"github.com/dash-go/dash/vk"
 )
 
 // vulkanTolerance bounds the relative difference between the CPU and Vulkan
@@ -19,28 +18,11 @@ import (
 // order drift slowly over the steps).
 const vulkanTolerance = 1e-4
 
-func vulkanBackend(t *testing.T) tensor.Backend {
-	t.Helper()
-	ch, _, err := vk.Choose("vulkan")
-	if err == nil {
-		var be *vk.Backend
-		if be, err = vk.New(vk.Options{Device: ch.Device}); err == nil {
-			t.Cleanup(func() { be.Close() })
-			return be
-		}
-	}
-	if os.Getenv("DASH_REQUIRE_VULKAN") == "1" {
-		t.Fatalf("DASH_REQUIRE_VULKAN=1 but no Vulkan backend: %v", err)
-	}
-	t.Skipf("no Vulkan backend (%v); set DASH_REQUIRE_VULKAN=1 to make this a failure", err)
-	return nil
-}
-
 // TestVulkanMatchesCPU runs the same steps (conv, batch norm, dropout, max
 // pooling, linear, cross-entropy, clipping, SGD+Adam, schedules) on the CPU
 // and Vulkan backends and compares the loss trajectories.
 func TestVulkanMatchesCPU(t *testing.T) {
-	gpu := vulkanBackend(t)
+	gpu := testdevice.Vulkan(t)
 	run := func(be tensor.Backend) []float64 {
 		m := toyModel(t, be, 7)
 		res, err := Fit(context.Background(), Config{

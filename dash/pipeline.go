@@ -36,6 +36,9 @@ type Budget struct {
 	WeightDecays []float32 `json:"weight_decays"`
 	Momentums    []float32 `json:"momentums"`
 
+	// Random is the number of random architectures trained as controls.
+	Random int `json:"random"`
+
 	RetrainEpochs int     `json:"retrain_epochs"`
 	Milestones    []int   `json:"milestones"` // epochs where the LR is multiplied by Gamma
 	Gamma         float32 `json:"gamma"`
@@ -50,7 +53,7 @@ func Budgets(name string, task *datasets.Task) (Budget, error) {
 			SearchEpochs: 2, SearchFraction: 0.25,
 			HPOEpochs: 1, HPOFraction: 0.25,
 			LRs: []float32{0.1, 0.01}, Dropouts: []float32{0}, WeightDecays: []float32{5e-4}, Momentums: []float32{0.9},
-			RetrainEpochs: 4, Milestones: []int{3}, Gamma: 0.2}
+			RetrainEpochs: 4, Milestones: []int{3}, Gamma: 0.2, Random: 4}
 		if task.Dims == 2 {
 			b.TrainLimit, b.Width, b.SearchWidth, b.BatchSize = 5000, 1, 1, 32
 			if task.Kind == datasets.DenseField {
@@ -64,12 +67,12 @@ func Budgets(name string, task *datasets.Task) (Budget, error) {
 		return Budget{Name: "smoke", TrainLimit: 256, Width: 2, SearchWidth: 2, BatchSize: 32,
 			SearchEpochs: 1, SearchFraction: 0.5, HPOEpochs: 1, HPOFraction: 0.5,
 			LRs: []float32{0.1, 0.01}, Dropouts: []float32{0}, WeightDecays: []float32{5e-4}, Momentums: []float32{0.9},
-			RetrainEpochs: 1, Gamma: 0.2}, nil
+			RetrainEpochs: 1, Gamma: 0.2, Random: 2}, nil
 	case "paper":
 		b := Budget{Name: "paper", SearchEpochs: 100, SearchFraction: 0.2,
 			HPOEpochs: 20, HPOFraction: 0.2,
 			LRs: []float32{0.1, 0.01, 0.001}, Dropouts: []float32{0, 0.05}, WeightDecays: []float32{5e-4, 5e-6}, Momentums: []float32{0.9, 0.99},
-			RetrainEpochs: 200, Gamma: 0.2}
+			RetrainEpochs: 200, Gamma: 0.2, Random: 10}
 		if task.Dims == 2 {
 			b.Milestones = []int{60, 120, 160}
 			b.Width, b.SearchWidth = 4, 1
@@ -94,6 +97,8 @@ type Config struct {
 	Resume    bool
 	Progress  io.Writer // progress lines (nil = none)
 	Log       *slog.Logger
+	// Search overrides the α optimisation (zero: the defaults).
+	Search SearchOptions
 }
 
 // LayerChoice is the searched operation of one layer.
@@ -105,6 +110,8 @@ type LayerChoice struct {
 	Alpha    []float32 `json:"alpha"` // softmax(α) over the candidates
 	// Candidates lists (k, d) in α's order.
 	Candidates [][2]int `json:"candidates"`
+	// Concentration of Alpha: max, max/uniform, entropy.
+	Concentration Concentration `json:"concentration"`
 }
 
 // Architecture is the search stage's result.
@@ -115,6 +122,9 @@ type Architecture struct {
 	Layers    []LayerChoice `json:"layers"`
 	// History[e][l] is layer l's softmax(α) after search epoch e.
 	History [][][]float32 `json:"alpha_history"`
+	// AlphaOpt is the α optimisation the search used.
+	AlphaOpt AlphaOpt `json:"alpha_opt"`
+	Seed     uint64   `json:"seed"`
 }
 
 // HParams are the hyperparameters chosen by the HPO stage.
@@ -131,8 +141,11 @@ type HParams struct {
 
 // HPOTrial is one configuration of the grid and its validation score.
 type HPOTrial struct {
-	LR, Dropout, WeightDecay, Momentum float32
-	Val                                float64
+	LR          float32 `json:"lr"`
+	Dropout     float32 `json:"dropout"`
+	WeightDecay float32 `json:"weight_decay"`
+	Momentum    float32 `json:"momentum"`
+	Val         float64 `json:"val"`
 }
 
 // Metrics is metrics.json.
@@ -151,14 +164,65 @@ type Metrics struct {
 	Curve           []EpochStat `json:"retrain_curve"`
 	BaselineCurve   []EpochStat `json:"baseline_curve"`
 	Synthetic       bool        `json:"synthetic_data"`
+	Seed            uint64      `json:"seed"`
+	// Networks are every network of the run: "dash" (searched),
+	// "baseline" (default kernels), "random-1".. (random architectures).
+	Networks []NetworkResult `json:"networks"`
+	// Controls compares the searched network with the others.
+	Controls *ControlSummary `json:"controls,omitempty"`
+	// Alpha is the concentration of softmax(α) per searched layer.
+	Alpha *AlphaSummary `json:"alpha,omitempty"`
 }
 
-// state.json: which stages are complete, for --resume.
+// NetworkResult is one network of a run, trained under the run's budget
+// after its own hyperparameter stage.
+type NetworkResult struct {
+	Label string `json:"label"`
+	Kind  string `json:"kind"` // "searched", "baseline" or "random"
+	// Layers is (k, d) per searched layer, in the architecture's order.
+	Layers     [][2]int `json:"layers"`
+	HParams    HParams  `json:"hparams"`
+	HPOSeconds float64  `json:"hpo_seconds"`
+	// Proxy is the validation score of a short training of the network at
+	// the search width (the hyperparameter stage's best trial when the
+	// widths agree): the ranking DASH's search implicitly relies on.
+	Proxy   Float       `json:"proxy_val"`
+	Test    EvalResult  `json:"test"`
+	BestVal float64     `json:"best_val"`
+	Seconds float64     `json:"retrain_seconds"`
+	Curve   []EpochStat `json:"curve"`
+}
+
+func (m *Metrics) network(label string) *NetworkResult {
+	for i := range m.Networks {
+		if m.Networks[i].Label == label {
+			return &m.Networks[i]
+		}
+	}
+	m.Networks = append(m.Networks, NetworkResult{Label: label})
+	return &m.Networks[len(m.Networks)-1]
+}
+
+// chosen is hp without its trials and budget.
+func (hp *HParams) chosen() HParams {
+	return HParams{LR: hp.LR, Dropout: hp.Dropout, WeightDecay: hp.WeightDecay, Momentum: hp.Momentum, Metric: hp.Metric, Seconds: hp.Seconds}
+}
+
+// hparamsFile is the hyperparameter file of a network: hparams.json for
+// the searched network (what 'dash retrain' reads), hparams-<label>.json
+// for the others.
+func hparamsFile(label string) string {
+	if label == "dash" {
+		return "hparams.json"
+	}
+	return "hparams-" + label + ".json"
+}
+
+// state.json: which stages are complete, for --resume. Stages holds
+// "search", "hpo/<network>", "retrain/<network>" and "done".
 type runState struct {
-	SearchDone  bool `json:"search_done"`
-	HPODone     bool `json:"hpo_done"`
-	RetrainDone bool `json:"retrain_done"`
-	Done        bool `json:"done"`
+	Stages map[string]bool `json:"stages"`
+	Done   bool            `json:"done"`
 }
 
 func (c *Config) defaults() error {
@@ -195,30 +259,49 @@ func (c *Config) defaults() error {
 
 func (c *Config) path(name string) string { return filepath.Join(c.OutDir, name) }
 
-// Run executes the whole pipeline: search, hyperparameter stage, retraining
-// and the default-kernel baseline, writing the run directory as it goes.
-// With Resume it skips the stages already completed in OutDir.
+// Run executes the whole pipeline for one seed: the search, then for every
+// network of the run (the searched one, the backbone with its default
+// kernels and cfg.Random random architectures from the same search space)
+// its own hyperparameter stage and its retraining, all under the same
+// budget and protocol; then the controls (rank of the searched network
+// among the random ones, the transfer check) and the report. Each stage is
+// recorded in state.json as it completes; with Resume the completed ones
+// are skipped and an interrupted training continues from its checkpoint.
 func Run(ctx context.Context, cfg Config) (*Metrics, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	if cfg.Budget.Random < 0 {
+		return nil, fmt.Errorf("dash: --random %d must not be negative", cfg.Budget.Random)
+	}
 	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	var st runState
+	st := runState{Stages: map[string]bool{}}
 	if cfg.Resume {
 		if err := ReadJSON(cfg.path("state.json"), &st); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
+		if st.Stages == nil {
+			st.Stages = map[string]bool{}
+		}
 	}
-	saveState := func() error { return WriteJSON(cfg.path("state.json"), st) }
-	m := &Metrics{Task: cfg.Task.Name, Device: cfg.Backend.Name(), Budget: cfg.Budget.Name, Synthetic: cfg.Task.Synthetic}
+	m := &Metrics{Task: cfg.Task.Name, Device: cfg.Backend.Name(), Budget: cfg.Budget.Name, Synthetic: cfg.Task.Synthetic, Seed: cfg.Seed}
 	if cfg.Resume {
 		_ = ReadJSON(cfg.path("metrics.json"), m) // partial metrics from an earlier run
 	}
+	// complete records a finished stage: metrics first, then the state
+	// that points at them (both written atomically).
+	complete := func(stage string) error {
+		if err := WriteJSON(cfg.path("metrics.json"), m); err != nil {
+			return err
+		}
+		st.Stages[stage] = true
+		return WriteJSON(cfg.path("state.json"), st)
+	}
 
 	var arch Architecture
-	if st.SearchDone {
+	if st.Stages["search"] {
 		if err := ReadJSON(cfg.path("architecture.json"), &arch); err != nil {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
@@ -237,75 +320,81 @@ func Run(ctx context.Context, cfg Config) (*Metrics, error) {
 		if err := WriteAlphaHeatmap(cfg.path("alpha.png"), &arch); err != nil {
 			cfg.Log.Warn("alpha plot", "err", err)
 		}
-		st.SearchDone = true
-		if err := WriteJSON(cfg.path("metrics.json"), m); err != nil {
-			return nil, err
-		}
-		if err := saveState(); err != nil {
+		if err := complete("search"); err != nil {
 			return nil, err
 		}
 	}
 
-	var hp HParams
-	if st.HPODone {
-		if err := ReadJSON(cfg.path("hparams.json"), &hp); err != nil {
-			return nil, fmt.Errorf("resume: %w", err)
+	nets := runNetworks(&arch, cfg.Budget.Random, cfg.Seed)
+	for _, n := range nets {
+		r := m.network(n.label)
+		r.Kind = n.kind
+		r.Layers = archKD(n.arch, &arch)
+		hpPath := cfg.path(hparamsFile(n.label))
+		var hp HParams
+		if st.Stages["hpo/"+n.label] {
+			if err := ReadJSON(hpPath, &hp); err != nil {
+				return nil, fmt.Errorf("resume: %w", err)
+			}
+		} else {
+			t0 := time.Now()
+			h, err := hpo(ctx, cfg, n.arch, n.label)
+			if err != nil {
+				return nil, fmt.Errorf("hyperparameter stage (%s): %w", n.label, err)
+			}
+			hp = *h
+			hp.Seconds = time.Since(t0).Seconds()
+			if err := WriteJSON(hpPath, hp); err != nil {
+				return nil, err
+			}
+			r.HParams = hp.chosen()
+			r.HPOSeconds = hp.Seconds
+			px, err := proxyScore(ctx, cfg, n.arch, &hp, n.label)
+			r.Proxy = Float(px)
+			if err != nil {
+				return nil, fmt.Errorf("proxy training (%s): %w", n.label, err)
+			}
+			if n.label == "dash" {
+				m.HPOSeconds = hp.Seconds
+			}
+			if err := complete("hpo/" + n.label); err != nil {
+				return nil, err
+			}
 		}
-	} else {
-		t0 := time.Now()
-		h, err := HPO(ctx, cfg, &arch)
-		if err != nil {
-			return nil, fmt.Errorf("hyperparameter stage: %w", err)
-		}
-		hp = *h
-		hp.Seconds = time.Since(t0).Seconds()
-		m.HPOSeconds = hp.Seconds
-		if err := WriteJSON(cfg.path("hparams.json"), hp); err != nil {
-			return nil, err
-		}
-		st.HPODone = true
-		if err := WriteJSON(cfg.path("metrics.json"), m); err != nil {
-			return nil, err
-		}
-		if err := saveState(); err != nil {
-			return nil, err
+		if !st.Stages["retrain/"+n.label] {
+			t0 := time.Now()
+			res, err := Retrain(ctx, cfg, n.arch, hp, n.label)
+			if err != nil {
+				return nil, fmt.Errorf("retrain (%s): %w", n.label, err)
+			}
+			r.Seconds = time.Since(t0).Seconds()
+			r.Test, r.BestVal, r.Curve = res.Test, res.BestVal, res.Curve
+			switch n.label {
+			case "dash":
+				m.RetrainSeconds, m.Test, m.BestVal, m.Curve = r.Seconds, r.Test, r.BestVal, r.Curve
+			case "baseline":
+				m.BaselineSeconds, m.Baseline, m.BaselineBestVal, m.BaselineCurve = r.Seconds, r.Test, r.BestVal, r.Curve
+			}
+			if err := complete("retrain/" + n.label); err != nil {
+				return nil, err
+			}
 		}
 	}
-
-	if !st.RetrainDone {
-		t0 := time.Now()
-		r, err := Retrain(ctx, cfg, &arch, hp, "dash")
-		if err != nil {
-			return nil, fmt.Errorf("retrain: %w", err)
-		}
-		m.RetrainSeconds = time.Since(t0).Seconds()
-		m.Test, m.BestVal, m.Curve = r.Test, r.BestVal, r.Curve
-		st.RetrainDone = true
-		if err := WriteJSON(cfg.path("metrics.json"), m); err != nil {
-			return nil, err
-		}
-		if err := saveState(); err != nil {
-			return nil, err
-		}
-	}
-	if !st.Done {
-		t0 := time.Now()
-		r, err := Retrain(ctx, cfg, nil, hp, "baseline")
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
-		}
-		m.BaselineSeconds = time.Since(t0).Seconds()
-		m.Baseline, m.BaselineBestVal, m.BaselineCurve = r.Test, r.BestVal, r.Curve
-		st.Done = true
-		if err := WriteJSON(cfg.path("metrics.json"), m); err != nil {
-			return nil, err
-		}
-		if err := saveState(); err != nil {
-			return nil, err
-		}
+	m.Controls = Controls(m.Networks)
+	m.Alpha = alphaSummary(&arch)
+	st.Done = true
+	if err := complete("done"); err != nil {
+		return nil, err
 	}
 	if err := WriteCurves(cfg.path("curves.png"), m); err != nil {
 		cfg.Log.Warn("curves plot", "err", err)
+	}
+	if err := WriteControlsPlot(cfg.path("controls.png"), m); err != nil {
+		cfg.Log.Warn("controls plot", "err", err)
+	}
+	var hp HParams
+	if err := ReadJSON(cfg.path(hparamsFile("dash")), &hp); err != nil {
+		return nil, err
 	}
 	if err := WriteReport(cfg.path("report.md"), &cfg, &arch, &hp, m); err != nil {
 		return nil, err

@@ -80,13 +80,25 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 		return nil, err
 	}
 	be := cfg.Backend
+	split := cfg.trainSplit(false, false)
+	spe := searchStepsPerEpoch(split.Train.N, cfg.Budget)
+	ao, err := ScaleAlpha(cfg.Task, spe*cfg.Budget.SearchEpochs, cfg.Search)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log.Info("search: α schedule", "steps", ao.TotalSteps, "warmup_steps", ao.WarmupSteps, "alpha_lr", fmt32(ao.LR),
+		"scale", strconv.FormatFloat(ao.Scale, 'g', 4, 64), "penalty", fmt32(ao.Penalty), "penalty_on", ao.PenaltyOn)
+	init := InitNormal
+	if cfg.Search.KaimingInit {
+		init = InitKaimingUniform
+	}
 	var aggs []*AggConv
 	factory := func(spec nn.ConvSpec) (nn.Layer, error) {
 		depthwise := spec.In == spec.Out && max(spec.Groups, 1) == 1
 		ac, err := NewAggConv(AggConvConfig{
 			Name: spec.Name, Dims: spec.Dims, In: spec.In, Out: spec.Out,
 			Kernels: cfg.Kernels, Dilations: cfg.Dilations, Stride: spec.Stride,
-			Depthwise: depthwise, Strategy: Fourier, Mixing: GumbelSoftmax,
+			Depthwise: depthwise, Strategy: Fourier, Mixing: GumbelSoftmax, Init: init,
 			Seed: nn.DeriveSeed(cfg.Seed, spec.Name), Backend: be,
 		})
 		if err != nil {
@@ -104,7 +116,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 	if len(aggs) == 0 || len(specs) != len(aggs) {
 		return nil, fmt.Errorf("backbone %q: %d searchable convolutions", cfg.Task.Backbone, len(aggs))
 	}
-	wlr, alr := defaultLR(cfg.Task)
+	wlr, _ := defaultLR(cfg.Task)
 	var alphas []*autograd.Var
 	for _, a := range aggs {
 		alphas = append(alphas, a.ArchParams()...)
@@ -114,7 +126,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 		return nil, err
 	}
 	defer wopt.Release()
-	aopt, err := optim.NewSGD(&optim.SGDGroup{Params: alphas, SGDParams: tensor.SGDParams{LR: alr, Momentum: 0.9, Nesterov: true}})
+	aopt, err := optim.NewSGD(&optim.SGDGroup{Params: alphas, SGDParams: tensor.SGDParams{LR: ao.LR, Momentum: 0.9, Nesterov: true, WeightDecay: ao.WeightDecay}})
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +137,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 	for i, a := range aggs {
 		var v []float32
 		for _, c := range a.Candidates() {
-			v = append(v, 1e-5*float32(c.ReceptiveField()))
+			v = append(v, ao.penaltyOf(c))
 		}
 		pen[i] = tensor.FromFloat32(be, v, len(v))
 	}
@@ -134,7 +146,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 			p.Release()
 		}
 	}()
-	gs := gradScale(cfg.Task)
+	gs := ao.GradScale
 	rescale := func(int) {
 		for i, a := range alphas {
 			if a.Grad == nil {
@@ -156,16 +168,17 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 			a.Grad = g2
 		}
 	}
-	arch := &Architecture{Task: cfg.Task.Name, Kernels: cfg.Kernels, Dilations: cfg.Dilations}
+	arch := &Architecture{Task: cfg.Task.Name, Kernels: cfg.Kernels, Dilations: cfg.Dilations, AlphaOpt: ao, Seed: cfg.Seed}
 	histPath := cfg.path("alpha_history.json")
 	if cfg.Resume {
 		_ = ReadJSON(histPath, &arch.History)
 	}
 	_, err = train.Fit(ctx, train.Config{
-		Model: model, Backend: be, Split: cfg.trainSplit(false, false), Task: cfg.Task,
+		Model: model, Backend: be, Split: split, Task: cfg.Task,
 		Epochs: cfg.Budget.SearchEpochs, BatchSize: cfg.Budget.BatchSize, Fraction: cfg.Budget.SearchFraction,
 		DropLast: true, Seed: int64(cfg.Seed),
-		Optimizers: []optim.Optimizer{wopt, aopt}, ClipNorm: 1, AfterBackward: rescale,
+		Optimizers: []optim.Optimizer{wopt, aopt}, Schedules: []optim.Schedule{optim.Constant{}, ao.schedule(spe)},
+		ClipNorm: 1, AfterBackward: rescale,
 		NoRestoreBest: true,
 		OnEpochEnd: func(s train.EpochStats) error {
 			var h [][]float32
@@ -188,10 +201,26 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 	for i, a := range aggs {
 		k, d := a.Best()
 		arch.Layers = append(arch.Layers, LayerChoice{Name: specs[i].Name, Kernel: k, Dilation: d,
-			Default: [2]int{specs[i].Kernel, specs[i].Dilation}, Alpha: a.Alpha(), Candidates: cands})
+			Default: [2]int{specs[i].Kernel, specs[i].Dilation}, Alpha: a.Alpha(), Candidates: cands,
+			Concentration: Concentrate(a.Alpha())})
 	}
 	return arch, nil
 }
+
+// searchStepsPerEpoch is the number of training steps of one search epoch
+// over n samples (incomplete batches dropped, Budget.SearchFraction of the
+// batches), as nn/train counts them.
+func searchStepsPerEpoch(n int, b Budget) int {
+	nb := n / max(b.BatchSize, 1)
+	if f := b.SearchFraction; f > 0 && f < 1 {
+		nb = max(1, int(math.Ceil(float64(nb)*f)))
+	}
+	return nb
+}
+
+// f32 formats a float32 with the shortest decimal that round-trips as a
+// float32 (0.1, not 0.10000000149011612).
+func fmt32(v float32) string { return strconv.FormatFloat(float64(v), 'g', -1, 32) }
 
 // discreteFactory builds ordinary convolutions with the searched (k, d) per
 // layer name (nil arch: the backbone's defaults).
@@ -276,6 +305,13 @@ func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs
 // rates are tried in the given order; when a learning rate brings no
 // improvement over the best so far, the remaining ones are skipped.
 func HPO(ctx context.Context, cfg Config, arch *Architecture) (*HParams, error) {
+	return hpo(ctx, cfg, arch, "dash")
+}
+
+// hpo is HPO for the network called label. Every network of a run (the
+// searched one, the baseline, the random architectures) goes through it
+// with the same grid, epochs, fraction, width and initial-weight seed.
+func hpo(ctx context.Context, cfg Config, arch *Architecture, label string) (*HParams, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -297,7 +333,7 @@ func HPO(ctx context.Context, cfg Config, arch *Architecture) (*HParams, error) 
 						v = math.Inf(1)
 					}
 					hp.Trials = append(hp.Trials, HPOTrial{LR: lr, Dropout: dr, WeightDecay: wd, Momentum: mo, Val: v})
-					cfg.Log.Info("hpo trial", "lr", lr, "dropout", dr, "weight_decay", wd, "momentum", mo, "val", strconv.FormatFloat(v, 'g', 4, 64))
+					cfg.Log.Info("hpo trial", "network", label, "lr", fmt32(lr), "dropout", fmt32(dr), "weight_decay", fmt32(wd), "momentum", fmt32(mo), "val", strconv.FormatFloat(v, 'g', 4, 64))
 					if v < best {
 						best = v
 						hp.LR, hp.Dropout, hp.WeightDecay, hp.Momentum = lr, dr, wd, mo

@@ -117,9 +117,12 @@ func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	if m.Test.N == 0 || m.Baseline.N == 0 {
 		t.Fatalf("resumed run has no test metrics: %+v", m)
 	}
-	var st map[string]bool
+	var st struct {
+		Done   bool            `json:"done"`
+		Stages map[string]bool `json:"stages"`
+	}
 	b, _ := os.ReadFile(filepath.Join(cfg.OutDir, "state.json"))
-	if err := json.Unmarshal(b, &st); err != nil || !st["done"] {
+	if err := json.Unmarshal(b, &st); err != nil || !st.Done {
 		t.Fatalf("state.json after resume: %s (%v)", b, err)
 	}
 }

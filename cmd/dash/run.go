@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/dash-go/dash/dash"
 	"github.com/dash-go/dash/datasets"
+	"github.com/dash-go/dash/nn"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
 	"github.com/dash-go/dash/vk"
@@ -76,6 +78,9 @@ type runFlags struct {
 	seed                                  uint64
 	resume                                bool
 	classes                               int
+	random, seeds                         int
+	backbone                              string
+	search                                dash.SearchOptions
 }
 
 func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, error) {
@@ -93,6 +98,14 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (weights, α, data order, validation split)")
 	fs.StringVar(&f.out, "out", "", "run directory (default: runs/<task>-<time>; required for hpo, retrain, eval)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")
+	fs.IntVar(&f.random, "random", -1, "random architectures (uniform (k, d) per layer) trained as controls, each with its own hyperparameter stage (default: the budget's)")
+	fs.IntVar(&f.seeds, "seeds", 1, "repeat search and retraining over seeds --seed … --seed+N-1 (runs in <out>/seed-<s>, summary.md over them)")
+	fs.StringVar(&f.backbone, "backbone", "", "backbone instead of the task's: "+strings.Join(nn.BackboneNames(), ", "))
+	fs.Float64Var(&f.search.Warmup, "alpha-warmup", 0, "share of the search steps that train only the weights before α moves (default 0.25; negative: none)")
+	fs.Float64Var(&f.search.LRScale, "alpha-lr-scale", 0, "extra factor on the step-scaled α learning rate (default 1)")
+	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default 1e-5, the reference's; negative: none)")
+	fs.BoolVar(&f.search.NoScale, "alpha-no-scale", false, "keep the reference's α learning rate whatever the number of search steps")
+	fs.BoolVar(&f.search.KaimingInit, "kaiming-init", false, "initialise the searched candidate kernels Kaiming-uniform instead of the reference's N(0, 0.01)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: dash %s [flags]\n\nExamples:\n  dash %s --task mnist\n  dash %s --data ./mine.npz --kernels 3,5,7 --dilations 1,2,4\n\nFlags:\n", cmd, cmd, cmd)
 		fs.PrintDefaults()
@@ -169,6 +182,20 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("--budget: %w", err)
 	}
+	if f.random >= 0 {
+		budget.Random = f.random
+	}
+	if f.seeds < 1 {
+		return fmt.Errorf("--seeds %d: want at least 1", f.seeds)
+	}
+	if f.backbone != "" {
+		if !slices.Contains(nn.BackboneNames(), f.backbone) {
+			return fmt.Errorf("--backbone %q: unknown (known: %s)", f.backbone, strings.Join(nn.BackboneNames(), ", "))
+		}
+		t := *task
+		t.Backbone = f.backbone
+		task = &t
+	}
 	if f.out == "" {
 		switch {
 		case f.resume:
@@ -182,14 +209,20 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		}
 	}
 	cfg := dash.Config{Task: task, Split: split, Backend: be, Kernels: f.kernels, Dilations: f.dilations,
-		Budget: budget, Seed: f.seed, OutDir: f.out, Resume: f.resume || cmd != "run", Progress: stderr, Log: logger}
+		Budget: budget, Seed: f.seed, OutDir: f.out, Resume: f.resume || cmd != "run", Progress: stderr, Log: logger,
+		Search: f.search}
 	logger.Info("task", "name", task.Name, "input", fmt.Sprint(task.InShape), "train", split.Train.N, "val", split.Val.N, "test", split.Test.N, "budget", budget.Name, "out", f.out)
 	switch cmd {
 	case "run":
-		if _, err := dash.Run(ctx, cfg); err != nil {
+		sum, err := dash.RunSeeds(ctx, cfg, f.seeds)
+		if err != nil {
 			return err
 		}
-		return printSummary(stdout, f.out)
+		if f.seeds == 1 {
+			return printSummary(stdout, f.out)
+		}
+		fmt.Fprintf(stdout, "\n%s\nrun directory: %s (summary.md, seed-*/report.md)\n", sum.Markdown(), f.out)
+		return nil
 	case "search":
 		a, err := dash.Search(ctx, cfg)
 		if err != nil {
@@ -260,7 +293,22 @@ func printSummary(w io.Writer, dir string) error {
 	} else {
 		fmt.Fprintf(w, "\ntest %s: DASH %.4g   baseline (default kernels) %.4g\n", name, m.Test.Value, m.Baseline.Value)
 	}
-	fmt.Fprintf(w, "time: search %.0fs, hyperparameters %.0fs, retrain %.0fs, baseline %.0fs\nrun directory: %s (report.md)\n",
-		m.SearchSeconds, m.HPOSeconds, m.RetrainSeconds, m.BaselineSeconds, dir)
+	for _, n := range m.Networks {
+		if n.Kind == "random" {
+			fmt.Fprintf(w, "  %-12s test %s %.4g\n", n.Label, name, n.Test.Value)
+		}
+	}
+	if c := m.Controls; c != nil {
+		fmt.Fprintf(w, "\n%s\n", c.Verdict)
+	}
+	if a := m.Alpha; a != nil {
+		fmt.Fprintf(w, "α: %d of %d layers have max softmax(α) ≥ 3× uniform (median %.2f×)\n", a.Decided, len(a.Layers), a.MedianOverUnif)
+	}
+	tot := m.SearchSeconds
+	for _, n := range m.Networks {
+		tot += n.HPOSeconds + n.Seconds
+	}
+	fmt.Fprintf(w, "time: search %.0fs, hyperparameters + retraining of %d networks %.0fs (total %.0fs)\nrun directory: %s (report.md)\n",
+		m.SearchSeconds, len(m.Networks), tot-m.SearchSeconds, tot, dir)
 	return nil
 }

@@ -1,0 +1,173 @@
+package dash
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dash-go/dash/datasets"
+)
+
+// ReferenceAlphaSteps is about the number of α updates the reference's
+// search makes (100 epochs over 20% of the batches); its α learning rate,
+// gradient scale and penalty were set for that many steps.
+const ReferenceAlphaSteps = 4000
+
+// SearchOptions override the search's α optimisation (zero values: the
+// defaults described on AlphaOpt).
+type SearchOptions struct {
+	// Warmup is the share of the search steps that train the weights only,
+	// before α moves (default 0.25; negative: none).
+	Warmup float64 `json:"warmup,omitempty"`
+	// LRScale multiplies the scaled α learning rate (default 1).
+	LRScale float64 `json:"lr_scale,omitempty"`
+	// Penalty is the coefficient of the size penalty added to α's
+	// normalised gradient (default 1e-5, the reference's; negative: none).
+	Penalty float64 `json:"penalty,omitempty"`
+	// NoScale keeps the reference's α learning rate whatever the number of
+	// steps (for comparisons).
+	NoScale bool `json:"no_scale,omitempty"`
+	// KaimingInit initialises the candidate kernels Kaiming-uniform instead
+	// of the reference's N(0, 0.01).
+	KaimingInit bool `json:"kaiming_init,omitempty"`
+}
+
+// AlphaOpt is the α optimisation of one search, derived from the number of
+// steps its budget gives (ScaleAlpha).
+type AlphaOpt struct {
+	// TotalSteps is the number of training steps of the search; the first
+	// WarmupSteps move the weights only, the remaining Steps move α too.
+	TotalSteps  int `json:"total_steps"`
+	WarmupSteps int `json:"warmup_steps"`
+	Steps       int `json:"alpha_steps"`
+	// Scale is the factor applied to the reference's α learning rate:
+	// ReferenceAlphaSteps/Steps (at least 1), so that α can travel as far
+	// in Steps updates as the reference's α in about 4,000.
+	Scale float64 `json:"scale"`
+	// LR is the α learning rate (SGD, momentum 0.9, Nesterov).
+	LR float32 `json:"lr"`
+	// GradScale: α's gradient is rescaled to norm 1/GradScale.
+	GradScale float32 `json:"grad_scale"`
+	// Penalty is added to the rescaled gradient, per candidate:
+	// Penalty·(d(k−1)+1) for point tasks, Penalty·10·k for dense ones (as
+	// the reference).
+	Penalty float32 `json:"penalty"`
+	// PenaltyOn is "receptive_field" or "10k".
+	PenaltyOn string `json:"penalty_on"`
+	// WeightDecay on α (the reference's 5e-4).
+	WeightDecay float32 `json:"weight_decay"`
+	// DecayAt is the share of the α steps after which α's learning rate
+	// is multiplied by Gamma (the reference: epoch 60 of 100, ×0.2).
+	DecayAt float64 `json:"decay_at"`
+	Gamma   float64 `json:"gamma"`
+}
+
+// ScaleAlpha derives the α optimisation for a search of totalSteps steps on
+// task. The reference's α settings (lr 0.05, or 5e-3 for dense tasks,
+// gradient norm 1/100, penalty 1e-5) assume about ReferenceAlphaSteps
+// updates; with fewer, argmax α is decided by the initial noise and the
+// penalty. The learning rate is scaled by ReferenceAlphaSteps/steps so the
+// total distance α can travel matches the reference; the penalty, added to
+// the same normalised gradient, scales with it, so the balance between data
+// and penalty stays the reference's.
+func ScaleAlpha(task *datasets.Task, totalSteps int, o SearchOptions) (AlphaOpt, error) {
+	if totalSteps <= 0 {
+		return AlphaOpt{}, fmt.Errorf("dash: the search budget gives %d steps", totalSteps)
+	}
+	warm := o.Warmup
+	switch {
+	case warm == 0:
+		warm = 0.25
+	case warm < 0:
+		warm = 0
+	}
+	if warm >= 1 {
+		return AlphaOpt{}, fmt.Errorf("dash: α warm-up share %g must be below 1", warm)
+	}
+	a := AlphaOpt{TotalSteps: totalSteps, WarmupSteps: int(math.Floor(warm * float64(totalSteps))),
+		GradScale: gradScale(task), Penalty: 1e-5, PenaltyOn: "receptive_field", WeightDecay: 5e-4, DecayAt: 0.6, Gamma: 0.2}
+	a.Steps = totalSteps - a.WarmupSteps
+	if a.Steps < 1 {
+		a.WarmupSteps, a.Steps = totalSteps-1, 1
+	}
+	_, base := defaultLR(task)
+	a.Scale = 1
+	if !o.NoScale {
+		a.Scale = max(1, float64(ReferenceAlphaSteps)/float64(a.Steps))
+	}
+	if o.LRScale > 0 {
+		a.Scale *= o.LRScale
+	}
+	a.LR = float32(float64(base) * a.Scale)
+	switch {
+	case o.Penalty > 0:
+		a.Penalty = float32(o.Penalty)
+	case o.Penalty < 0:
+		a.Penalty = 0
+	}
+	if task.Kind == datasets.DenseField {
+		a.PenaltyOn = "10k"
+	}
+	return a, nil
+}
+
+// penaltyOf is the size penalty of candidate c.
+func (a AlphaOpt) penaltyOf(c Candidate) float32 {
+	if a.PenaltyOn == "10k" {
+		return a.Penalty * 10 * float32(c.K)
+	}
+	return a.Penalty * float32(c.ReceptiveField())
+}
+
+// Factor implements optim.Schedule over the search's fractional epoch
+// position: 0 during the warm-up, 1 after it, Gamma once DecayAt of the α
+// steps are done.
+func (a AlphaOpt) schedule(stepsPerEpoch int) alphaSchedule {
+	return alphaSchedule{a: a, spe: stepsPerEpoch}
+}
+
+type alphaSchedule struct {
+	a   AlphaOpt
+	spe int
+}
+
+func (s alphaSchedule) Factor(epoch float64) float64 {
+	step := int(math.Round(epoch * float64(s.spe)))
+	if step < s.a.WarmupSteps {
+		return 0
+	}
+	if float64(step-s.a.WarmupSteps) >= s.a.DecayAt*float64(s.a.Steps) {
+		return s.a.Gamma
+	}
+	return 1
+}
+
+// Concentration summarises one layer's softmax(α): its maximum, the
+// maximum over the uniform value 1/n, and the entropy normalised by log n
+// (1: uniform, 0: one candidate).
+type Concentration struct {
+	Max         float64 `json:"max"`
+	OverUnif    float64 `json:"max_over_uniform"`
+	Entropy     float64 `json:"entropy"`
+	NormEntropy float64 `json:"normalized_entropy"`
+}
+
+// Concentrate computes the concentration of a probability vector.
+func Concentrate(p []float32) Concentration {
+	n := len(p)
+	if n == 0 {
+		return Concentration{}
+	}
+	var c Concentration
+	for _, v := range p {
+		x := float64(v)
+		c.Max = max(c.Max, x)
+		if x > 0 {
+			c.Entropy -= x * math.Log(x)
+		}
+	}
+	c.OverUnif = c.Max * float64(n)
+	if n > 1 {
+		c.NormEntropy = c.Entropy / math.Log(float64(n))
+	}
+	return c
+}

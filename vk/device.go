@@ -19,7 +19,6 @@
 //	DASH_DEVICE=cpu|vulkan|vulkan:N  backend selection (default: auto)
 //	DASH_VK_VALIDATE=1               enable VK_LAYER_KHRONOS_validation
 //	DASH_PROFILE=1                   per-op GPU times from timestamp queries
-//	DASH_VK_NO_FASTPATH=1            record through the binding's wrappers only
 //
 // Tests: DASH_REQUIRE_VULKAN=1 turns a missing device into a failure;
 // DASH_VK_FORCE_STAGING=1 runs the conformance suite through staging buffers;

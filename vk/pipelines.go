@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	vulkan "github.com/vulkan-go/vulkan"
 
@@ -52,14 +51,9 @@ func (pc *pipelineCache) module(name string) (vulkan.ShaderModule, error) {
 	for i := range words {
 		words[i] = binary.LittleEndian.Uint32(code[4*i:])
 	}
-	ci := &vulkan.ShaderModuleCreateInfo{
-		SType:    vulkan.StructureTypeShaderModuleCreateInfo,
-		CodeSize: uint(len(code)),
-		PCode:    words,
-	}
-	var m vulkan.ShaderModule
-	if err := vkErr("vkCreateShaderModule("+name+")", vulkan.CreateShaderModule(pc.c.dev, ci, nil, &m)); err != nil {
-		return vulkan.NullShaderModule, err
+	m, err := pc.c.fns.createShaderModule(words)
+	if err != nil {
+		return vulkan.NullShaderModule, fmt.Errorf("vk: shader %s: %w", name, err)
 	}
 	pc.modules[name] = m
 	return m, nil
@@ -69,42 +63,16 @@ func (pc *pipelineCache) layoutFor(n int) (*layout, error) {
 	if l, ok := pc.layouts[n]; ok {
 		return l, nil
 	}
-	dev := pc.c.dev
-	bs := make([]vulkan.DescriptorSetLayoutBinding, n)
-	for i := range bs {
-		bs[i] = vulkan.DescriptorSetLayoutBinding{
-			Binding:         uint32(i),
-			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
-			DescriptorCount: 1,
-			StageFlags:      vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit),
-		}
-	}
-	l := &layout{}
-	dci := &vulkan.DescriptorSetLayoutCreateInfo{
-		SType:        vulkan.StructureTypeDescriptorSetLayoutCreateInfo,
-		BindingCount: uint32(n),
-		PBindings:    bs,
-	}
-	var set vulkan.DescriptorSetLayout
-	if err := vkErr("vkCreateDescriptorSetLayout", vulkan.CreateDescriptorSetLayout(dev, dci, nil, &set)); err != nil {
+	set, err := pc.c.fns.createStorageSetLayout(n)
+	if err != nil {
 		return nil, err
 	}
-	l.set = set
-	pci := &vulkan.PipelineLayoutCreateInfo{
-		SType:                  vulkan.StructureTypePipelineLayoutCreateInfo,
-		SetLayoutCount:         1,
-		PSetLayouts:            []vulkan.DescriptorSetLayout{l.set},
-		PushConstantRangeCount: 1,
-		PPushConstantRanges: []vulkan.PushConstantRange{{
-			StageFlags: vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit),
-			Size:       128,
-		}},
-	}
-	var pl vulkan.PipelineLayout
-	if err := vkErr("vkCreatePipelineLayout", vulkan.CreatePipelineLayout(dev, pci, nil, &pl)); err != nil {
-		vulkan.DestroyDescriptorSetLayout(dev, l.set, nil)
+	pl, err := pc.c.fns.createPipelineLayout(set, 128)
+	if err != nil {
+		vulkan.DestroyDescriptorSetLayout(pc.c.dev, set, nil)
 		return nil, err
 	}
+	l := &layout{set: set}
 	l.layout = pl
 	pc.layouts[n] = l
 	return l, nil
@@ -144,38 +112,12 @@ func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, 
 	if err != nil {
 		return nil, err
 	}
-	stage := vulkan.PipelineShaderStageCreateInfo{
-		SType:  vulkan.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vulkan.ShaderStageComputeBit,
-		Module: mod,
-		PName:  cstr("main"),
+	pipe, err := pc.c.fns.createComputePipeline(l.layout, mod, spec)
+	if err != nil {
+		return nil, fmt.Errorf("vk: pipeline %s: %w", key, err)
 	}
-	var data []uint32
-	if len(spec) > 0 {
-		entries := make([]vulkan.SpecializationMapEntry, len(spec))
-		for i := range spec {
-			entries[i] = vulkan.SpecializationMapEntry{ConstantID: uint32(i), Offset: uint32(4 * i), Size: 4}
-		}
-		data = append([]uint32(nil), spec...)
-		stage.PSpecializationInfo = []vulkan.SpecializationInfo{{
-			MapEntryCount: uint32(len(spec)),
-			PMapEntries:   entries,
-			DataSize:      uint(4 * len(spec)),
-			PData:         unsafe.Pointer(&data[0]),
-		}}
-	}
-	pipes := make([]vulkan.Pipeline, 1)
-	ci := []vulkan.ComputePipelineCreateInfo{{
-		SType:  vulkan.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: l.layout,
-	}}
-	if err := vkErr("vkCreateComputePipelines("+key+")", vulkan.CreateComputePipelines(pc.c.dev, vulkan.NullPipelineCache, 1, ci, nil, pipes)); err != nil {
-		return nil, err
-	}
-	_ = data
 	pc.c.stats.Pipelines++
-	p := &pipeline{layout: l, pipe: pipes[0]}
+	p := &pipeline{layout: l, pipe: pipe}
 	pc.pipes[k] = p
 	return p, nil
 }

@@ -83,14 +83,8 @@ func (r *recorder) newFrame() (*frame, error) {
 	}
 	f.fence = fence
 	sets := uint32(c.opts.BatchSize + 8)
-	pi := &vulkan.DescriptorPoolCreateInfo{
-		SType:         vulkan.StructureTypeDescriptorPoolCreateInfo,
-		MaxSets:       sets,
-		PoolSizeCount: 1,
-		PPoolSizes:    []vulkan.DescriptorPoolSize{{Type: vulkan.DescriptorTypeStorageBuffer, DescriptorCount: sets * maxBindings}},
-	}
-	var dp vulkan.DescriptorPool
-	if err := vkErr("vkCreateDescriptorPool", vulkan.CreateDescriptorPool(c.dev, pi, nil, &dp)); err != nil {
+	dp, err := c.fns.createStoragePool(sets, sets*maxBindings)
+	if err != nil {
 		return nil, err
 	}
 	f.dpool = dp
@@ -175,11 +169,8 @@ func (r *recorder) access(f *frame, reads, writes []*allocation) {
 		all := vulkan.AccessFlags(vulkan.AccessShaderReadBit | vulkan.AccessShaderWriteBit |
 			vulkan.AccessTransferReadBit | vulkan.AccessTransferWriteBit)
 		stages := vulkan.PipelineStageFlags(vulkan.PipelineStageComputeShaderBit | vulkan.PipelineStageTransferBit)
-		vulkan.CmdPipelineBarrier(f.cmd, stages, stages, 0, 1, []vulkan.MemoryBarrier{{
-			SType:         vulkan.StructureTypeMemoryBarrier,
-			SrcAccessMask: vulkan.AccessFlags(vulkan.AccessShaderWriteBit | vulkan.AccessTransferWriteBit),
-			DstAccessMask: all,
-		}}, 0, nil, 0, nil)
+		r.c.fns.memoryBarrier(f.cmd, stages, stages,
+			vulkan.AccessFlags(vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit), all)
 		r.c.stats.Barriers++
 		clear(r.reads)
 		clear(r.writes)
@@ -211,24 +202,17 @@ func (r *recorder) flush() {
 	r.cur = nil
 	c := r.c
 	// Make all device writes visible to the host before the fence signals.
-	vulkan.CmdPipelineBarrier(f.cmd,
+	c.fns.memoryBarrier(f.cmd,
 		vulkan.PipelineStageFlags(vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit),
-		vulkan.PipelineStageFlags(vulkan.PipelineStageHostBit), 0, 1, []vulkan.MemoryBarrier{{
-			SType:         vulkan.StructureTypeMemoryBarrier,
-			SrcAccessMask: vulkan.AccessFlags(vulkan.AccessShaderWriteBit | vulkan.AccessTransferWriteBit),
-			DstAccessMask: vulkan.AccessFlags(vulkan.AccessHostReadBit | vulkan.AccessHostWriteBit),
-		}}, 0, nil, 0, nil)
+		vulkan.PipelineStageFlags(vulkan.PipelineStageHostBit),
+		vulkan.AccessFlags(vulkan.AccessShaderWriteBit|vulkan.AccessTransferWriteBit),
+		vulkan.AccessFlags(vulkan.AccessHostReadBit|vulkan.AccessHostWriteBit))
 	if err := vkErr("vkEndCommandBuffer", vulkan.EndCommandBuffer(f.cmd)); err != nil {
 		c.setErr(err)
 		panic(err)
 	}
 	vulkan.ResetFences(c.dev, 1, []vulkan.Fence{f.fence})
-	si := []vulkan.SubmitInfo{{
-		SType:              vulkan.StructureTypeSubmitInfo,
-		CommandBufferCount: 1,
-		PCommandBuffers:    []vulkan.CommandBuffer{f.cmd},
-	}}
-	if err := vkErr("vkQueueSubmit", vulkan.QueueSubmit(c.queue, 1, si, f.fence)); err != nil {
+	if err := c.fns.submit(c.queue, f.cmd, f.fence); err != nil {
 		c.setErr(err)
 		panic(err)
 	}
@@ -428,19 +412,15 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 	if c.prof != nil {
 		c.prof.start(f, name)
 	}
-	if c.fast != nil {
-		if len(args) > maxBindings {
-			panic(fmt.Sprintf("vk: %s binds %d buffers (at most %d)", name, len(args), maxBindings))
-		}
-		res := c.fast.record(c.dev, f.cmd, f.dpool, p, p.pipe != c.rec.lastPipe, args, push, groups)
-		if err := vkErr("vkAllocateDescriptorSets", res); err != nil {
-			c.setErr(err)
-			panic(err)
-		}
-		c.rec.lastPipe = p.pipe
-	} else {
-		c.recordSlow(f, p, args, push, groups)
+	if len(args) > maxBindings {
+		panic(fmt.Sprintf("vk: %s binds %d buffers (at most %d)", name, len(args), maxBindings))
 	}
+	res := c.fast.record(c.dev, f.cmd, f.dpool, p, p.pipe != c.rec.lastPipe, args, push, groups)
+	if err := vkErr("vkAllocateDescriptorSets", res); err != nil {
+		c.setErr(err)
+		panic(err)
+	}
+	c.rec.lastPipe = p.pipe
 	if c.prof != nil {
 		c.prof.end(f)
 	}
@@ -461,11 +441,7 @@ func (c *Context) fillBytes(a *allocation, off, n uint64, word uint32) {
 func (c *Context) copyBytes(dst *allocation, dstOff uint64, src *allocation, srcOff, n uint64) {
 	f := c.rec.begin()
 	c.rec.access(f, []*allocation{src}, []*allocation{dst})
-	vulkan.CmdCopyBuffer(f.cmd, src.blk.buf, dst.blk.buf, 1, []vulkan.BufferCopy{{
-		SrcOffset: vulkan.DeviceSize(src.off + srcOff),
-		DstOffset: vulkan.DeviceSize(dst.off + dstOff),
-		Size:      vulkan.DeviceSize(n),
-	}})
+	c.fns.copyBuffer(f.cmd, src.blk.buf, dst.blk.buf, src.off+srcOff, dst.off+dstOff, n)
 	c.stats.Copies++
 	c.rec.counted(f)
 }
@@ -582,44 +558,3 @@ func sub(b *Buffer, write bool, lo, n int) arg {
 	return arg{a: b.a, write: write, off: uint64(lo) * 4, size: uint64(n) * 4}
 }
 
-// recordSlow records a dispatch through the binding's wrappers (used when
-// the fast path is unavailable, or disabled with DASH_VK_NO_FASTPATH=1).
-func (c *Context) recordSlow(f *frame, p *pipeline, args []arg, push []uint32, groups [3]uint32) {
-	var set vulkan.DescriptorSet
-	dai := &vulkan.DescriptorSetAllocateInfo{
-		SType:              vulkan.StructureTypeDescriptorSetAllocateInfo,
-		DescriptorPool:     f.dpool,
-		DescriptorSetCount: 1,
-		PSetLayouts:        []vulkan.DescriptorSetLayout{p.layout.set},
-	}
-	if err := vkErr("vkAllocateDescriptorSets", vulkan.AllocateDescriptorSets(c.dev, dai, &set)); err != nil {
-		c.setErr(err)
-		panic(err)
-	}
-	writes := make([]vulkan.WriteDescriptorSet, len(args))
-	for i, g := range args {
-		off, size := g.bindRange()
-		writes[i] = vulkan.WriteDescriptorSet{
-			SType:           vulkan.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  vulkan.DescriptorTypeStorageBuffer,
-			PBufferInfo: []vulkan.DescriptorBufferInfo{{
-				Buffer: g.a.blk.buf,
-				Offset: vulkan.DeviceSize(off),
-				Range:  vulkan.DeviceSize(size),
-			}},
-		}
-	}
-	vulkan.UpdateDescriptorSets(c.dev, uint32(len(writes)), writes, 0, nil)
-	if p.pipe != c.rec.lastPipe {
-		vulkan.CmdBindPipeline(f.cmd, vulkan.PipelineBindPointCompute, p.pipe)
-		c.rec.lastPipe = p.pipe
-	}
-	vulkan.CmdBindDescriptorSets(f.cmd, vulkan.PipelineBindPointCompute, p.layout.layout, 0, 1, []vulkan.DescriptorSet{set}, 0, nil)
-	if len(push) > 0 {
-		vulkan.CmdPushConstants(f.cmd, p.layout.layout, vulkan.ShaderStageFlags(vulkan.ShaderStageComputeBit), 0, uint32(len(push)*4), unsafe.Pointer(&push[0]))
-	}
-	vulkan.CmdDispatch(f.cmd, groups[0], groups[1], groups[2])
-}

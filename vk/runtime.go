@@ -64,7 +64,8 @@ type Context struct {
 	opts     Options
 
 	mem   *memory
-	fast  *fastPath // single-cgo-call dispatch recording (nil: binding wrappers)
+	fast  *fastPath // single-cgo-call dispatch recording
+	fns   *devFns   // C shim for calls that pass arrays or strings (cshim_cgo.go)
 	rec   *recorder
 	pipes *pipelineCache
 	prof  *profiler
@@ -121,41 +122,9 @@ func vkErr(what string, r vulkan.Result) error {
 	return fmt.Errorf("vk: %s: %w (VkResult %d)", what, vulkan.Error(r), int32(r))
 }
 
-func hasLayer(name string) bool {
-	var n uint32
-	if vulkan.EnumerateInstanceLayerProperties(&n, nil) != vulkan.Success || n == 0 {
-		return false
-	}
-	props := make([]vulkan.LayerProperties, n)
-	if vulkan.EnumerateInstanceLayerProperties(&n, props) != vulkan.Success {
-		return false
-	}
-	for i := range props {
-		props[i].Deref()
-		if vulkan.ToString(props[i].LayerName[:]) == name {
-			return true
-		}
-	}
-	return false
-}
+func hasLayer(name string) bool { return shimHasLayer(name) }
 
-func hasInstanceExt(name string) bool {
-	var n uint32
-	if vulkan.EnumerateInstanceExtensionProperties("", &n, nil) != vulkan.Success || n == 0 {
-		return false
-	}
-	props := make([]vulkan.ExtensionProperties, n)
-	if vulkan.EnumerateInstanceExtensionProperties("", &n, props) != vulkan.Success {
-		return false
-	}
-	for i := range props {
-		props[i].Deref()
-		if vulkan.ToString(props[i].ExtensionName[:]) == name {
-			return true
-		}
-	}
-	return false
-}
+func hasInstanceExt(name string) bool { return shimHasInstanceExt(name) }
 
 // createInstance creates a Vulkan 1.1 instance, with the validation layer
 // and a debug-report callback when validate is set and the layer exists.
@@ -175,22 +144,8 @@ func createInstance(validate bool) (vulkan.Instance, vulkan.DebugReportCallback,
 			dbg = true
 		}
 	}
-	app := &vulkan.ApplicationInfo{
-		SType:            vulkan.StructureTypeApplicationInfo,
-		PApplicationName: cstr("dash"),
-		PEngineName:      cstr("dash"),
-		ApiVersion:       vulkan.MakeVersion(1, 1, 0),
-	}
-	ci := &vulkan.InstanceCreateInfo{
-		SType:                   vulkan.StructureTypeInstanceCreateInfo,
-		PApplicationInfo:        app,
-		EnabledLayerCount:       uint32(len(layers)),
-		PpEnabledLayerNames:     layers,
-		EnabledExtensionCount:   uint32(len(exts)),
-		PpEnabledExtensionNames: exts,
-	}
-	var inst vulkan.Instance
-	if err := vkErr("vkCreateInstance", vulkan.CreateInstance(ci, nil, &inst)); err != nil {
+	inst, err := shimCreateInstance(vulkan.MakeVersion(1, 1, 0), layers, exts)
+	if err != nil {
 		return nil, vulkan.NullDebugReportCallback, false, err
 	}
 	if err := vulkan.InitInstance(inst); err != nil {
@@ -269,15 +224,11 @@ func describe(inst vulkan.Instance, idx int, pd vulkan.PhysicalDevice) DeviceInf
 			d.HostVisibleDeviceLocal = true
 		}
 	}
-	var nq uint32
-	vulkan.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, nil)
-	qs := make([]vulkan.QueueFamilyProperties, nq)
-	vulkan.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, qs)
+	qs := shimQueueFamilies(inst, pd)
 	// Prefer a compute queue without graphics (async compute), else any.
 	for pass := 0; pass < 2 && d.ComputeQueueFamily < 0; pass++ {
 		for i := range qs {
-			qs[i].Deref()
-			f := qs[i].QueueFlags
+			f := qs[i].flags
 			if f&vulkan.QueueFlags(vulkan.QueueComputeBit) == 0 {
 				continue
 			}
@@ -285,7 +236,7 @@ func describe(inst vulkan.Instance, idx int, pd vulkan.PhysicalDevice) DeviceInf
 				continue
 			}
 			d.ComputeQueueFamily = i
-			if qs[i].TimestampValidBits == 0 {
+			if qs[i].timestampBits == 0 {
 				d.TimestampCompute = false
 			}
 			break
@@ -355,28 +306,19 @@ func Open(o Options) (*Context, error) {
 	if o.Validate {
 		layers = []string{cstr("VK_LAYER_KHRONOS_validation")}
 	}
-	dci := &vulkan.DeviceCreateInfo{
-		SType:                vulkan.StructureTypeDeviceCreateInfo,
-		QueueCreateInfoCount: 1,
-		PQueueCreateInfos: []vulkan.DeviceQueueCreateInfo{{
-			SType:            vulkan.StructureTypeDeviceQueueCreateInfo,
-			QueueFamilyIndex: c.qfam,
-			QueueCount:       1,
-			PQueuePriorities: []float32{1},
-		}},
-		EnabledLayerCount:   uint32(len(layers)),
-		PpEnabledLayerNames: layers,
-	}
-	var dev vulkan.Device
-	if err := vkErr("vkCreateDevice on "+c.info.Name, vulkan.CreateDevice(c.phys, dci, nil, &dev)); err != nil {
-		return fail(err)
+	dev, err := shimCreateDevice(inst, c.phys, c.qfam, layers)
+	if err != nil {
+		return fail(fmt.Errorf("%w (on %s)", err, c.info.Name))
 	}
 	c.dev = dev
 	var q vulkan.Queue
 	vulkan.GetDeviceQueue(dev, c.qfam, 0, &q)
 	c.queue = q
-	if !envOn("DASH_VK_NO_FASTPATH") {
-		c.fast = newFastPath(inst, dev)
+	if c.fns, err = loadDevFns(inst, dev); err != nil {
+		return fail(err)
+	}
+	if c.fast = newFastPath(inst, dev); c.fast == nil {
+		return fail(errors.New("vk: cannot load the dispatch entry points (vkAllocateDescriptorSets, vkCmdDispatch, ...)"))
 	}
 	if c.mem, err = newMemory(c); err != nil {
 		return fail(err)

@@ -557,4 +557,3 @@ func (c *Context) chunks(total, elemsPerItem int, f func(lo, n int)) {
 func sub(b *Buffer, write bool, lo, n int) arg {
 	return arg{a: b.a, write: write, off: uint64(lo) * 4, size: uint64(n) * 4}
 }
-

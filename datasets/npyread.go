@@ -37,6 +37,36 @@ var ErrTruncated = errors.New("truncated file")
 // ErrUnreadable is wrapped by errors for files that are not valid .npy/.npz.
 var ErrUnreadable = errors.New("unreadable file")
 
+// maxElements bounds the element count of one array (2^31, 8 GiB of
+// float32): larger headers are rejected before anything is allocated.
+const maxElements = 1 << 31
+
+// checkedProd returns the product of dims when every dim lies in
+// [0, limit] and the product does not exceed limit, computed without
+// overflow; ok is false otherwise. (A single dimension above limit is
+// refused even when another is 0: it would size per-sample buffers.)
+func checkedProd(dims []int, limit int) (int, bool) {
+	p := 1
+	big := false
+	for _, d := range dims {
+		if d < 0 || d > limit {
+			return 0, false
+		}
+		if d != 0 && p > limit/d {
+			big = true
+			continue
+		}
+		p *= d
+	}
+	if big && p != 0 {
+		return 0, false
+	}
+	if big {
+		return 0, true
+	}
+	return p, true
+}
+
 // readNPY decodes one .npy stream.
 func readNPY(r io.Reader, name string) (*array, error) {
 	h, err := readNPYHeader(r)
@@ -77,18 +107,20 @@ func readNPY(r io.Reader, name string) (*array, error) {
 			return nil, fmt.Errorf("datasets: %s: %w: negative dimension in shape %v", name, ErrUnreadable, a.shape)
 		}
 	}
-	n := a.len()
-	if n > 1<<31 {
-		return nil, fmt.Errorf("datasets: %s: %w: implausible shape %v", name, ErrUnreadable, a.shape)
+	n, ok := checkedProd(a.shape, maxElements)
+	if !ok {
+		return nil, fmt.Errorf("datasets: %s: %w: implausible shape %v (more than %d elements)", name, ErrUnreadable, a.shape, maxElements)
 	}
-	raw := make([]byte, n*size)
-	got, err := io.ReadFull(r, raw)
+	// Read gradually, so that memory follows the bytes actually present,
+	// not what a (possibly crafted) header claims.
+	want := int64(n) * int64(size)
+	raw, err := io.ReadAll(io.LimitReader(r, want))
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("datasets: %s: %w: header says shape %v of %s (%d bytes of data), only %d bytes present",
-				name, ErrTruncated, a.shape, a.dtype, len(raw), got)
-		}
 		return nil, fmt.Errorf("datasets: %s: %w: %w", name, ErrUnreadable, err)
+	}
+	if int64(len(raw)) < want {
+		return nil, fmt.Errorf("datasets: %s: %w: header says shape %v of %s (%d bytes of data), only %d bytes present",
+			name, ErrTruncated, a.shape, a.dtype, want, len(raw))
 	}
 	if a.isFloat {
 		a.f32 = make([]float32, n)

@@ -53,7 +53,7 @@ func cmdData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "darcy":
 		fs := flag.NewFlagSet("dash data darcy", flag.ContinueOnError)
 		fs.SetOutput(stderr)
-		o := datasets.DarcyOptions{}
+		o := datasets.DarcyOptions{RequireCache: true}
 		fs.IntVar(&o.NTrain, "train", 1000, "training samples")
 		fs.IntVar(&o.NTest, "test", 100, "test samples")
 		fs.Int64Var(&o.Seed, "seed", 0, "generator seed")

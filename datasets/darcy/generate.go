@@ -100,6 +100,9 @@ type Options struct {
 	Seed       int64
 	CacheDir   string // "" means DefaultCacheDir()
 	NoCache    bool   // neither read nor write the cache
+	// RequireCache makes an unwritable cache an error (checked before any
+	// solving) instead of a warning: `dash data darcy` exists to fill it.
+	RequireCache bool
 	Workers    int    // parallel solves; 0 means runtime.GOMAXPROCS(0)
 }
 
@@ -285,6 +288,12 @@ func Generate(ctx context.Context, o Options, progress io.Writer) (*Result, erro
 			}
 		}
 		res.FromCache = false
+		if o.RequireCache && path != "" {
+			// fail before solving, not after
+			if err := checkWritable(dir); err != nil {
+				return nil, err
+			}
+		}
 		set, mr, err := GenerateSet(ctx, o.Resolution, sp, n, o.Seed, o.Workers, progress)
 		if err != nil {
 			return nil, err
@@ -293,12 +302,30 @@ func Generate(ctx context.Context, o Options, progress io.Writer) (*Result, erro
 		if path != "" {
 			// A cache that cannot be written costs time later, not correctness.
 			if err := writeCache(path, o.Resolution, sp, o.Seed, set); err != nil {
+				if o.RequireCache {
+					return nil, err
+				}
 				slog.Warn("darcy: could not write cache", "path", path, "err", err)
 			}
 		}
 		res.setSplit(sp, set)
 	}
 	return res, nil
+}
+
+// checkWritable reports whether files can be created in the cache
+// directory (creating it if needed), naming the directory when not.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("darcy: cache directory %s cannot be created (set DASH_CACHE to a writable directory): %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-test-*")
+	if err != nil {
+		return fmt.Errorf("darcy: cache directory %s is not writable (set DASH_CACHE to a writable directory): %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 func (r *Result) setSplit(sp Stream, s *Set) {

@@ -49,7 +49,7 @@ func TestCheckedProd(t *testing.T) {
 		{[]int{0, 5}, 0, true},
 		{[]int{3, 1, 1 << 62}, 0, false},
 		{[]int{1 << 32, 1, 1 << 32}, 0, false}, // wraps to 0 in plain int arithmetic
-		{[]int{1 << 16, 1 << 16}, 0, false},     // 2^32 > 2^31
+		{[]int{1 << 16, 1 << 16}, 0, false},    // 2^32 > 2^31
 		{[]int{1 << 15, 1 << 16}, 1 << 31, true},
 		{[]int{-1, 4}, 0, false},
 		{[]int{1 << 40, 0}, 0, false}, // a single absurd dimension

@@ -103,7 +103,7 @@ type Options struct {
 	// RequireCache makes an unwritable cache an error (checked before any
 	// solving) instead of a warning: `dash data darcy` exists to fill it.
 	RequireCache bool
-	Workers    int    // parallel solves; 0 means runtime.GOMAXPROCS(0)
+	Workers      int // parallel solves; 0 means runtime.GOMAXPROCS(0)
 }
 
 // Result is what Generate returns.

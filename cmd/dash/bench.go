@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/dash-go/dash/dash"
@@ -29,8 +30,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Reps, "reps", 3, "timed steps per measurement (median reported)")
 	fs.Float64Var(&cfg.MaxStepSeconds, "max-step-seconds", 120, "skip (with a note) measurements estimated to take longer per step; negative: never")
 	fs.BoolVar(&cfg.Depthwise, "depthwise", false, "depthwise aggregated convs")
+	var tcfg dash.TrainBenchConfig
+	cases := fs.String("cases", "", "train sweep: comma-separated case names or substrings (default: all; --list shows them)")
+	list := fs.Bool("list", false, "train sweep: list the cases and exit")
+	fresh := fs.Bool("fresh", true, "train sweep: run every case in a fresh process, so its peak memory is its own")
+	torchFile := fs.String("torch", "", "train sweep: JSON lines of bench/torch/train.py to compare with (adds PyTorch and ratio columns)")
+	fs.IntVar(&tcfg.Warmup, "warmup", 2, "train sweep: untimed steps per case")
+	fs.Float64Var(&tcfg.MinSeconds, "min-seconds", 3, "train sweep: time at least this long per case (and at least --reps steps)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dash bench [flags]\n\nTimes one DASH search step (forward + backward, α included) of one aggregated conv\nfor the three strategies (mixed results, mixed weights, Fourier) as |K| = |D| grows\n(1-D and 2-D), as the length grows, and for the reference K5×D4 case.\n\nExamples:\n  dash bench\n  dash bench --sweeps reference --json\n  dash bench --device vulkan --sweeps kd1d --max-kd 5\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: dash bench [flags]\n\nWith --sweeps train: samples/s and peak memory of whole training steps of every\nbackbone at the pipeline's shapes (see bench/torch/train.py for PyTorch's).\nOtherwise: times one DASH search step (forward + backward, α included) of one aggregated conv\nfor the three strategies (mixed results, mixed weights, Fourier) as |K| = |D| grows\n(1-D and 2-D), as the length grows, and for the reference K5×D4 case.\n\nExamples:\n  dash bench\n  dash bench --sweeps reference --json\n  dash bench --device vulkan --sweeps kd1d --max-kd 5\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -41,6 +49,16 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *sweeps != "" {
 		cfg.Sweeps = strings.Split(*sweeps, ",")
+	}
+	if slices.Contains(cfg.Sweeps, dash.SweepTrain) {
+		if len(cfg.Sweeps) != 1 {
+			return fmt.Errorf("--sweeps: %q runs alone (whole training steps), not with %v", dash.SweepTrain, cfg.Sweeps)
+		}
+		tcfg.Reps = cfg.Reps
+		if *cases != "" {
+			tcfg.Cases = strings.Split(*cases, ",")
+		}
+		return benchTrain(ctx, *device, tcfg, *list, *fresh, *asJSON, *torchFile, stdout, stderr)
 	}
 	if *strategies != "" {
 		for _, s := range strings.Split(*strategies, ",") {

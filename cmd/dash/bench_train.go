@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/dash-go/dash/dash"
+)
+
+// benchTrain runs the whole-training-step sweep (dash bench --sweeps train).
+func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, list, fresh, asJSON bool, torchFile string, stdout, stderr io.Writer) error {
+	cases, err := dash.SelectTrainCases(cfg.Cases)
+	if err != nil {
+		return fmt.Errorf("--cases: %w", err)
+	}
+	if list {
+		for _, c := range cases {
+			fmt.Fprintln(stdout, c.Name)
+		}
+		return nil
+	}
+	var torch map[string]map[string]any
+	if torchFile != "" {
+		if torch, err = readTorchResults(torchFile); err != nil {
+			return err
+		}
+	}
+	var results []dash.TrainResult
+	emit := func(r dash.TrainResult) {
+		results = append(results, r)
+		if asJSON {
+			_ = json.NewEncoder(stdout).Encode(r)
+		} else {
+			fmt.Fprintf(stderr, "  %-40s %9.1f samples/s %9.1f ms/step  peak %7.0f MiB\n", r.Name, r.SamplesPerSec, r.MsPerStep, r.PeakRSSMiB)
+		}
+	}
+	if fresh {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("--fresh: %w", err)
+		}
+		for _, c := range cases {
+			args := []string{"bench", "--sweeps", dash.SweepTrain, "--cases", "=" + c.Name, "--fresh=false", "--json",
+				"--reps", strconv.Itoa(cfg.Reps), "--warmup", strconv.Itoa(cfg.Warmup), "--min-seconds", strconv.FormatFloat(cfg.MinSeconds, 'g', -1, 64)}
+			if device != "" {
+				args = append(args, "--device", device)
+			}
+			cmd := exec.CommandContext(ctx, exe, args...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, stderr
+			cmd.Env = append(os.Environ(), "DASH_CPUPROFILE=")
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("train bench case %s (fresh process): %w", c.Name, err)
+			}
+			var r dash.TrainResult
+			if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &r); err != nil {
+				return fmt.Errorf("train bench case %s: reading its result: %w", c.Name, err)
+			}
+			emit(r)
+		}
+	} else {
+		be, reason, err := openBackend(device)
+		if err != nil {
+			return err
+		}
+		defer be.Close()
+		fmt.Fprintf(stderr, "backend: %s (%s)\n", be.Name(), reason)
+		if err := dash.BenchTrain(ctx, be, cfg, emit); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return nil
+	}
+	return writeTrainTable(stdout, results, torch)
+}
+
+// readTorchResults reads bench/torch/train.py's JSON lines by case name.
+func readTorchResults(path string) (map[string]map[string]any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--torch: %w", err)
+	}
+	defer f.Close()
+	out := map[string]map[string]any{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return nil, fmt.Errorf("--torch %s line %d: %w", path, n, err)
+		}
+		name, _ := m["case"].(string)
+		if name == "" {
+			return nil, fmt.Errorf("--torch %s line %d: no \"case\" field", path, n)
+		}
+		out[name] = m
+	}
+	return out, sc.Err()
+}
+
+func writeTrainTable(w io.Writer, rs []dash.TrainResult, torch map[string]map[string]any) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if torch == nil {
+		fmt.Fprintln(tw, "case\tours samples/s\tms/step\tpeak MiB\t")
+		for _, r := range rs {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.0f\t\n", r.Name, r.SamplesPerSec, r.MsPerStep, r.PeakRSSMiB)
+		}
+		return tw.Flush()
+	}
+	fmt.Fprintln(tw, "case\tours samples/s\tPyTorch samples/s\ttime ratio ours/PyTorch\tours peak MiB\tPyTorch peak MiB\t")
+	for _, r := range rs {
+		t, ok := torch[r.Name]
+		if !ok {
+			fmt.Fprintf(tw, "%s\t%.1f\t-\t-\t%.0f\t-\t\n", r.Name, r.SamplesPerSec, r.PeakRSSMiB)
+			continue
+		}
+		tsps, _ := t["samples_per_sec"].(float64)
+		tmem, _ := t["peak_rss_mib"].(float64)
+		ratio := 0.0
+		if r.SamplesPerSec > 0 {
+			ratio = tsps / r.SamplesPerSec
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t\n", r.Name, r.SamplesPerSec, tsps, ratio, r.PeakRSSMiB, tmem)
+	}
+	return tw.Flush()
+}

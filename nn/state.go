@@ -132,11 +132,18 @@ func SaveCheckpoint(path string, model Layer, extra Stateful, meta map[string]st
 }
 
 // LoadCheckpoint restores a model (and the extra state, when not nil) from
-// a checkpoint written by SaveCheckpoint and returns its metadata.
+// a checkpoint written by SaveCheckpoint and returns its metadata. The
+// file's checksum must be present and match (checkpoint.ErrChecksum
+// otherwise): a corrupt file is refused, never loaded. Files from other
+// tools, without a checksum, load through checkpoint.Read and
+// LoadModelState.
 func LoadCheckpoint(path string, model Layer, extra Stateful) (map[string]string, error) {
 	f, err := checkpoint.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("nn: loading checkpoint: %w", err)
+	}
+	if !f.Checksummed {
+		return nil, fmt.Errorf("nn: loading checkpoint %s: %w: it has no %s entry (not written by SaveCheckpoint, or damaged)", path, checkpoint.ErrChecksum, checkpoint.ChecksumKey)
 	}
 	if err := LoadModelState(model, f); err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, path)

@@ -8,6 +8,11 @@
 //	rest      the tensors' raw little-endian data, in sorted-name order;
 //	          data_offsets are relative to the start of this section
 //
+// Every file written here carries a SHA-256 of its (uncompressed) bytes in
+// the metadata entry ChecksumKey, computed with the digest's own 64 hex
+// digits replaced by '0'; Decode verifies it whenever present, so a
+// bit-flipped checkpoint is refused with ErrChecksum instead of loaded.
+//
 // A checkpoint may be zstd-compressed as a whole (Options.Zstd); Read
 // recognises the zstd magic number and decompresses transparently. Files
 // are written atomically: a temporary file in the same directory is
@@ -17,7 +22,9 @@ package checkpoint
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +34,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -83,6 +91,28 @@ func (t *Tensor) check(name string) error {
 type File struct {
 	Tensors  map[string]*Tensor
 	Metadata map[string]string
+	// Checksummed is set by Decode when the file carried a checksum and it
+	// matched (files written by Encode always do).
+	Checksummed bool
+}
+
+// ChecksumKey is the metadata entry holding the file's SHA-256 (hex).
+const ChecksumKey = "checksum.sha256"
+
+// ErrChecksum is wrapped by errors for files whose checksum does not match
+// their content, or that lack one where it is required.
+var ErrChecksum = errors.New("corrupt file (checksum missing or wrong)")
+
+var checksumPlaceholder = strings.Repeat("0", 2*sha256.Size)
+
+// checksumField returns the span of the checksum's hex digits in the
+// header bytes hj, or -1.
+func checksumField(hj []byte, digest string) int {
+	i := bytes.Index(hj, []byte(`"`+ChecksumKey+`":"`+digest+`"`))
+	if i < 0 {
+		return -1
+	}
+	return i + len(ChecksumKey) + 4
 }
 
 // New returns an empty File.
@@ -123,9 +153,12 @@ func Encode(w io.Writer, f *File) error {
 		header[n] = headerEntry{DType: t.DType, Shape: nonNil(t.Shape), Offsets: [2]int{off, off + size}}
 		off += size
 	}
-	if len(f.Metadata) > 0 {
-		header[metaKey] = f.Metadata
+	meta := make(map[string]string, len(f.Metadata)+1)
+	for k, v := range f.Metadata {
+		meta[k] = v
 	}
+	meta[ChecksumKey] = checksumPlaceholder
+	header[metaKey] = meta
 	hj, err := json.Marshal(header)
 	if err != nil {
 		return fmt.Errorf("checkpoint: encoding header: %w", err)
@@ -148,8 +181,34 @@ func Encode(w io.Writer, f *File) error {
 			}
 		}
 	}
+	at := checksumField(buf[8:8+len(hj)], checksumPlaceholder)
+	if at < 0 {
+		return errors.New("checkpoint: internal error: checksum field not found in the header")
+	}
+	sum := sha256.Sum256(buf)
+	hex.Encode(buf[8+at:8+at+2*sha256.Size], sum[:])
 	if _, err := w.Write(buf); err != nil {
 		return fmt.Errorf("checkpoint: writing: %w", err)
+	}
+	return nil
+}
+
+// verifyChecksum checks data (a whole uncompressed file whose header is
+// data[8:8+hl]) against its stored digest.
+func verifyChecksum(data []byte, hl uint64, digest string) error {
+	if len(digest) != 2*sha256.Size {
+		return fmt.Errorf("checkpoint: %w: stored checksum %q is not a SHA-256", ErrChecksum, digest)
+	}
+	at := checksumField(data[8:8+hl], digest)
+	if at < 0 {
+		return fmt.Errorf("checkpoint: %w: checksum field not found in the header", ErrChecksum)
+	}
+	h := sha256.New()
+	h.Write(data[:8+at])
+	h.Write([]byte(checksumPlaceholder))
+	h.Write(data[8+at+2*sha256.Size:])
+	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
+		return fmt.Errorf("checkpoint: %w (stored sha256 %.12s…, content hashes to %.12s…)", ErrChecksum, digest, got)
 	}
 	return nil
 }
@@ -184,15 +243,20 @@ func Decode(data []byte) (*File, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data[8:8+hl], &raw); err != nil {
-		return nil, fmt.Errorf("checkpoint: parsing header: %w", err)
+		return nil, fmt.Errorf("checkpoint: parsing header (corrupt or not a safetensors file): %w", err)
 	}
 	body := data[8+hl:]
 	f := New()
+	if msg, ok := raw[metaKey]; ok {
+		if err := json.Unmarshal(msg, &f.Metadata); err != nil {
+			return nil, fmt.Errorf("checkpoint: parsing metadata: %w", err)
+		}
+		if f.Metadata == nil {
+			f.Metadata = map[string]string{}
+		}
+	}
 	for name, msg := range raw {
 		if name == metaKey {
-			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
-				return nil, fmt.Errorf("checkpoint: parsing metadata: %w", err)
-			}
 			continue
 		}
 		var e headerEntry
@@ -200,7 +264,10 @@ func Decode(data []byte) (*File, error) {
 			return nil, fmt.Errorf("checkpoint: parsing entry %q: %w", name, err)
 		}
 		t := &Tensor{DType: e.DType, Shape: e.Shape}
-		n := t.Numel()
+		n, ok := numel(e.Shape, len(body)+1)
+		if !ok {
+			return nil, fmt.Errorf("checkpoint: tensor %q: shape %v is negative or larger than the file's %d data bytes", name, e.Shape, len(body))
+		}
 		b, end := e.Offsets[0], e.Offsets[1]
 		if b < 0 || end < b || end > len(body) || end-b != 4*n {
 			return nil, fmt.Errorf("checkpoint: tensor %q: data offsets %v do not fit shape %v in %d data bytes", name, e.Offsets, e.Shape, len(body))
@@ -225,7 +292,32 @@ func Decode(data []byte) (*File, error) {
 	if f.Metadata == nil {
 		f.Metadata = map[string]string{}
 	}
+	if d, ok := f.Metadata[ChecksumKey]; ok {
+		if err := verifyChecksum(data, hl, d); err != nil {
+			return nil, err
+		}
+		f.Checksummed = true
+	}
 	return f, nil
+}
+
+// numel is the product of shape when every dimension is ≥ 0 and the
+// product is at most limit (computed without overflow).
+func numel(shape []int, limit int) (int, bool) {
+	p := 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, false
+		}
+		if d == 0 {
+			return 0, !slices.ContainsFunc(shape, func(v int) bool { return v < 0 })
+		}
+		if p > limit/d {
+			return 0, false
+		}
+		p *= d
+	}
+	return p, true
 }
 
 // Options controls Write.

@@ -82,6 +82,9 @@ func (r *runner) load(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: resume: %w", err)
 	}
+	if !f.Checksummed {
+		return fmt.Errorf("train: resume: %s: %w: it has no %s entry (damaged, or written by an older version: delete it to restart this stage)", path, checkpoint.ErrChecksum, checkpoint.ChecksumKey)
+	}
 	m := f.Metadata
 	if m["format"] != format {
 		return fmt.Errorf("train: resume: %s is not a training checkpoint (format %q, want %q)", path, m["format"], format)
@@ -103,6 +106,9 @@ func (r *runner) load(path string) error {
 		v, err := strconv.Atoi(m[k])
 		if err != nil {
 			return fmt.Errorf("train: resume: bad %s %q in %s", k, m[k], path)
+		}
+		if v < 0 {
+			return fmt.Errorf("train: resume: negative %s %d in %s", k, v, path)
 		}
 		*p = v
 	}
@@ -133,6 +139,9 @@ func (r *runner) load(path string) error {
 			t, ok := f.Tensors[nn.ExtraPrefix+"best."+v.Name]
 			if !ok {
 				return fmt.Errorf("train: resume: %s lacks the best weights for %q", path, v.Name)
+			}
+			if t.DType != "F32" || !tensor.SameShape(t.Shape, v.Value.Shape()) {
+				return fmt.Errorf("train: resume: %s: best weights for %q are %s %v, the model wants F32 %v", path, v.Name, t.DType, t.Shape, v.Value.Shape())
 			}
 			r.best = append(r.best, tensor.FromFloat32(cfg.Backend, t.F32, t.Shape...))
 		}

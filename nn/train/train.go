@@ -427,8 +427,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 			return r.res, err
 		}
 		if hasVal {
-			ev, err := Evaluate(context.WithoutCancel(ctx), cfg.Backend, cfg.Model, cfg.Split.Val, cfg.Loss, cfg.Metric, cfg.PosWeight, cfg.Split.Norm, cfg.EvalBatchSize)
+			ev, err := Evaluate(ctx, cfg.Backend, cfg.Model, cfg.Split.Val, cfg.Loss, cfg.Metric, cfg.PosWeight, cfg.Split.Norm, cfg.EvalBatchSize)
 			if err != nil {
+				if ctx.Err() != nil {
+					return r.res, r.interruptedInValidation(ctx, err)
+				}
 				return r.res, fmt.Errorf("train: validation: %w", err)
 			}
 			stats.Val, stats.ValLoss = ev.Metric, ev.Loss
@@ -478,6 +481,20 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		r.logf("test %s %.6g (loss %.6g, %d samples)", ev.Metric.Name, ev.Metric.Value, ev.Loss, ev.Metric.N)
 	}
 	return r.res, nil
+}
+
+// interruptedInValidation handles a cancellation during the validation
+// pass: the epoch's steps are done, so the checkpoint records step = steps
+// of the unfinished epoch and a resume re-runs only the validation.
+func (r *runner) interruptedInValidation(ctx context.Context, err error) error {
+	r.res.Stopped = "cancelled"
+	if path := r.cfg.CheckpointPath; path != "" {
+		if serr := r.save(path); serr != nil {
+			return errors.Join(err, serr)
+		}
+		r.logf("interrupted during the validation of epoch %d; checkpoint saved to %s", r.epoch+1, path)
+	}
+	return fmt.Errorf("train: stopped during validation: %w", context.Cause(ctx))
 }
 
 func (r *runner) snapshotBest() {

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/dash-go/dash/datasets"
+	"github.com/dash-go/dash/nn/optim"
 )
 
 // ReferenceAlphaSteps is about the number of α updates the reference's
@@ -118,10 +119,11 @@ func (a AlphaOpt) penaltyOf(c Candidate) float32 {
 	return a.Penalty * float32(c.ReceptiveField())
 }
 
-// Factor implements optim.Schedule over the search's fractional epoch
-// position: 0 during the warm-up, 1 after it, Gamma once DecayAt of the α
-// steps are done.
-func (a AlphaOpt) schedule(stepsPerEpoch int) alphaSchedule {
+// Schedule is α's learning-rate factor (an optim.Schedule) over the
+// search's fractional epoch position, for stepsPerEpoch steps an epoch: 0
+// during the warm-up, 1 after it, Gamma once DecayAt of the α steps are
+// done.
+func (a AlphaOpt) Schedule(stepsPerEpoch int) optim.Schedule {
 	return alphaSchedule{a: a, spe: stepsPerEpoch}
 }
 
@@ -130,6 +132,7 @@ type alphaSchedule struct {
 	spe int
 }
 
+// Factor implements optim.Schedule.
 func (s alphaSchedule) Factor(epoch float64) float64 {
 	step := int(math.Round(epoch * float64(s.spe)))
 	if step < s.a.WarmupSteps {

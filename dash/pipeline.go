@@ -49,8 +49,8 @@ type Budget struct {
 func Budgets(name string, task *datasets.Task) (Budget, error) {
 	switch name {
 	case "demo":
-		b := Budget{Name: "demo", TrainLimit: 20000, Width: 8, SearchWidth: 8, BatchSize: 128,
-			SearchEpochs: 2, SearchFraction: 0.25,
+		b := Budget{Name: "demo", TrainLimit: 10000, Width: 8, SearchWidth: 8, BatchSize: 128,
+			SearchEpochs: 3, SearchFraction: 0.5,
 			HPOEpochs: 1, HPOFraction: 0.25,
 			LRs: []float32{0.1, 0.01}, Dropouts: []float32{0}, WeightDecays: []float32{5e-4}, Momentums: []float32{0.9},
 			RetrainEpochs: 4, Milestones: []int{3}, Gamma: 0.2, Random: 4}
@@ -254,7 +254,10 @@ func (c *Config) defaults() error {
 	if c.OutDir == "" {
 		return errors.New("dash: config needs an output directory")
 	}
-	return nil
+	if err := c.checkInputs(); err != nil { // validate.go
+		return err
+	}
+	return c.checkFingerprint() // fingerprint.go
 }
 
 func (c *Config) path(name string) string { return filepath.Join(c.OutDir, name) }

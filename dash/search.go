@@ -177,7 +177,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 		Model: model, Backend: be, Split: split, Task: cfg.Task,
 		Epochs: cfg.Budget.SearchEpochs, BatchSize: cfg.Budget.BatchSize, Fraction: cfg.Budget.SearchFraction,
 		DropLast: true, Seed: int64(cfg.Seed),
-		Optimizers: []optim.Optimizer{wopt, aopt}, Schedules: []optim.Schedule{optim.Constant{}, ao.schedule(spe)},
+		Optimizers: []optim.Optimizer{wopt, aopt}, Schedules: []optim.Schedule{optim.Constant{}, ao.Schedule(spe)},
 		ClipNorm: 1, AfterBackward: rescale,
 		NoRestoreBest: true,
 		OnEpochEnd: func(s train.EpochStats) error {
@@ -255,6 +255,9 @@ func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs
 		return nil, err
 	}
 	defer nn.Release(model)
+	if err := checkNetwork(&cfg, arch, &hp, model); err != nil { // validate.go
+		return nil, err
+	}
 	opt, err := optim.NewSGD(&optim.SGDGroup{Params: model.Params(), SGDParams: tensor.SGDParams{LR: hp.LR, Momentum: hp.Momentum, Nesterov: hp.Momentum > 0, WeightDecay: hp.WeightDecay}})
 	if err != nil {
 		return nil, err
@@ -292,6 +295,9 @@ func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs
 		res.Test = EvalResult{Metric: r.Test.Name, Value: r.Test.Value, Score: r.Test.Score, Loss: r.TestLoss, N: r.Test.N}
 		if label == "dash" {
 			if err := nn.SaveCheckpoint(cfg.path("weights.safetensors"), model, nil, map[string]string{"task": cfg.Task.Name, "architecture": "architecture.json"}); err != nil {
+				return nil, err
+			}
+			if err := WriteModelSpec(cfg); err != nil { // model.go: what dash.Load needs besides the weights
 				return nil, err
 			}
 		}
@@ -376,6 +382,9 @@ func Evaluate(ctx context.Context, cfg Config, arch *Architecture, hp HParams, w
 		return EvalResult{}, err
 	}
 	defer nn.Release(model)
+	if err := checkNetwork(&cfg, arch, &hp, model); err != nil { // validate.go
+		return EvalResult{}, err
+	}
 	if _, err := nn.LoadCheckpoint(weights, model, nil); err != nil {
 		return EvalResult{}, err
 	}

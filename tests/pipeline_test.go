@@ -7,8 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dash-go/dash/dash"
@@ -86,12 +91,14 @@ func TestPipelineWritesRunDirectory(t *testing.T) {
 
 func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	cfg := smokeConfig(t, "mnist")
-	// interrupt at the first progress line after the search stage completed
-	// (the hyperparameter stage always writes one), as Ctrl-C would
+	// interrupt at the first progress line of the first random
+	// architecture's retraining (after the search, the searched network's
+	// and the baseline's stages and random-1's hyperparameter stage), as
+	// Ctrl-C would
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cfg.Progress = writerFunc(func(p []byte) (int, error) {
-		if _, err := os.Stat(filepath.Join(cfg.OutDir, "architecture.json")); err == nil {
+		if _, err := os.Stat(filepath.Join(cfg.OutDir, "hparams-random-1.json")); err == nil {
 			cancel()
 		}
 		return len(p), nil
@@ -105,6 +112,14 @@ func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	}
 	cfg.Progress = nil
 	archBefore, _ := os.ReadFile(filepath.Join(cfg.OutDir, "architecture.json"))
+	hpBefore, _ := os.ReadFile(filepath.Join(cfg.OutDir, "hparams-random-1.json"))
+	var before dash.Metrics
+	if err := dash.ReadJSON(filepath.Join(cfg.OutDir, "metrics.json"), &before); err != nil {
+		t.Fatal(err)
+	}
+	if len(before.Networks) < 3 || before.Networks[1].Test.N == 0 {
+		t.Fatalf("interrupted before the baseline finished: %+v", before.Networks)
+	}
 	cfg.Resume = true
 	m, err := dash.Run(context.Background(), cfg)
 	if err != nil {
@@ -113,6 +128,17 @@ func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	archAfter, _ := os.ReadFile(filepath.Join(cfg.OutDir, "architecture.json"))
 	if string(archBefore) != string(archAfter) {
 		t.Fatal("resume re-ran the completed search stage")
+	}
+	if hpAfter, _ := os.ReadFile(filepath.Join(cfg.OutDir, "hparams-random-1.json")); string(hpBefore) != string(hpAfter) {
+		t.Fatal("resume re-ran random-1's completed hyperparameter stage")
+	}
+	for i, label := range []string{"dash", "baseline"} {
+		if m.Networks[i].Label != label || m.Networks[i].Test != before.Networks[i].Test || m.Networks[i].Seconds != before.Networks[i].Seconds {
+			t.Errorf("resume changed the completed %s stage: %+v, was %+v", label, m.Networks[i].Test, before.Networks[i].Test)
+		}
+	}
+	if len(m.Networks) != 4 || m.Controls == nil || m.Controls.Of != 3 {
+		t.Fatalf("resumed run lacks the controls: %d networks, %+v", len(m.Networks), m.Controls)
 	}
 	if m.Test.N == 0 || m.Baseline.N == 0 {
 		t.Fatalf("resumed run has no test metrics: %+v", m)
@@ -124,6 +150,11 @@ func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(cfg.OutDir, "state.json"))
 	if err := json.Unmarshal(b, &st); err != nil || !st.Done {
 		t.Fatalf("state.json after resume: %s (%v)", b, err)
+	}
+	for _, n := range []string{"search", "hpo/dash", "retrain/dash", "hpo/baseline", "retrain/baseline", "hpo/random-1", "retrain/random-1", "hpo/random-2", "retrain/random-2"} {
+		if !st.Stages[n] {
+			t.Errorf("state.json lacks completed stage %s: %s", n, b)
+		}
 	}
 }
 
@@ -165,3 +196,260 @@ func contains(s, sub string) bool {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// lagTask is a synthetic 1-D task whose label depends only on input samples
+// exactly lag apart: x[t] = e[t+lag] + s·e[t] with white noise e and
+// s = +0.8 (class 1) or −0.8 (class 0), so the lag-`lag` autocorrelation
+// is ±0.49 and every other lag's is 0. A convolution sees that evidence
+// only if two of its taps are lag apart.
+func lagTask(n, length, lag int, seed uint64) (*datasets.Task, *datasets.Split) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	gen := func(n int) *datasets.Data {
+		d := &datasets.Data{XShape: []int{1, length}, N: n, X: make([]float32, n*length), Labels: make([]int32, n)}
+		e := make([]float64, length+lag)
+		for i := 0; i < n; i++ {
+			c := int32(i % 2)
+			s := -0.8
+			if c == 1 {
+				s = 0.8
+			}
+			for j := range e {
+				e[j] = r.NormFloat64()
+			}
+			for t := 0; t < length; t++ {
+				d.X[i*length+t] = float32((e[t+lag] + s*e[t]) / 1.28)
+			}
+			d.Labels[i] = c
+		}
+		return d
+	}
+	task := &datasets.Task{Name: "lag", Dims: 1, InShape: []int{1, length}, Kind: datasets.ClassIndex, Classes: 2,
+		Loss: "cross_entropy", Metric: "error", BatchSize: 32, Backbone: "resnet1d", Synthetic: true}
+	return task, &datasets.Split{Train: gen(n), Val: gen(n / 4), Test: gen(n / 4)}
+}
+
+// The search on lagTask finds the one dilation whose taps are lag apart:
+// kernels {3, 5} × dilations {1, 2, 7} with lag 7 — only d = 7 puts two taps
+// 7 apart (k=5, d=2 spans 8 but its taps are 2 apart). The first layer, which
+// sees the raw samples, must choose d = 7 with a concentrated α.
+func TestSearchFindsTheKnownDilation(t *testing.T) {
+	task, split := lagTask(1024, 64, 7, 1)
+	b := dash.Budget{Name: "test", SearchWidth: 2, Width: 2, BatchSize: 32, SearchEpochs: 4, SearchFraction: 1}
+	cfg := dash.Config{Task: task, Split: split, Backend: cpu.Default(), Budget: b, Seed: 1, OutDir: t.TempDir(),
+		Kernels: []int{3, 5}, Dilations: []int{1, 2, 7}}
+	arch, err := dash.Search(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range arch.Layers {
+		t.Logf("%s (%d,%d) α %.3f", l.Name, l.Kernel, l.Dilation, l.Alpha)
+	}
+	first := arch.Layers[0]
+	if first.Dilation != 7 {
+		t.Errorf("first layer chose (k=%d, d=%d), want d=7", first.Kernel, first.Dilation)
+	}
+}
+
+// Every network of a run (searched, baseline, random) gets the same budget
+// and the same hyperparameter protocol, and the report says where the
+// searched network ranks.
+func TestControlsSameBudgetAndProtocol(t *testing.T) {
+	cfg := smokeConfig(t, "mnist")
+	m, err := dash.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"dash", "baseline", "random-1", "random-2"}
+	if len(m.Networks) != len(want) {
+		t.Fatalf("%d networks, want %v", len(m.Networks), want)
+	}
+	var arch dash.Architecture
+	if err := dash.ReadJSON(filepath.Join(cfg.OutDir, "architecture.json"), &arch); err != nil {
+		t.Fatal(err)
+	}
+	var ref dash.HParams
+	for i, n := range m.Networks {
+		if n.Label != want[i] {
+			t.Fatalf("network %d is %s, want %s", i, n.Label, want[i])
+		}
+		file := "hparams.json"
+		if n.Label != "dash" {
+			file = "hparams-" + n.Label + ".json"
+		}
+		var hp dash.HParams
+		if err := dash.ReadJSON(filepath.Join(cfg.OutDir, file), &hp); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			ref = hp
+		}
+		// the same grid, epochs and fraction for every network
+		if !reflect.DeepEqual(hp.Budget, ref.Budget) || len(hp.Trials) == 0 {
+			t.Errorf("%s: hyperparameter budget %+v (%d trials), searched network's %+v", n.Label, hp.Budget, len(hp.Trials), ref.Budget)
+		}
+		if n.HParams.LR != hp.LR || n.HParams.LR == 0 {
+			t.Errorf("%s retrained with lr %v, its hyperparameter stage chose %v", n.Label, n.HParams.LR, hp.LR)
+		}
+		if len(n.Curve) != cfg.Budget.RetrainEpochs || n.Test.N != 500 {
+			t.Errorf("%s: %d retraining epochs on %d test samples, want %d on 500", n.Label, len(n.Curve), n.Test.N, cfg.Budget.RetrainEpochs)
+		}
+		if len(n.Layers) != len(arch.Layers) {
+			t.Fatalf("%s has %d layers, want %d", n.Label, len(n.Layers), len(arch.Layers))
+		}
+		for j, kd := range n.Layers {
+			l := arch.Layers[j]
+			switch n.Kind {
+			case "baseline":
+				if kd != l.Default {
+					t.Errorf("baseline layer %s is %v, want the default %v", l.Name, kd, l.Default)
+				}
+			case "random":
+				if !slices.Contains(l.Candidates, kd) {
+					t.Errorf("%s layer %s is %v, outside the search space", n.Label, l.Name, kd)
+				}
+			case "searched":
+				if kd != [2]int{l.Kernel, l.Dilation} {
+					t.Errorf("searched network layer %s is %v, architecture.json says (%d, %d)", l.Name, kd, l.Kernel, l.Dilation)
+				}
+			}
+		}
+	}
+	if reflect.DeepEqual(m.Networks[2].Layers, m.Networks[3].Layers) {
+		t.Error("the two random architectures are identical")
+	}
+	c := m.Controls
+	if c == nil || c.Of != 3 || c.Rank < 1 || c.Rank > 3 || len(c.Random) != 2 || c.Verdict == "" {
+		t.Fatalf("controls summary %+v", c)
+	}
+	rep, err := os.ReadFile(filepath.Join(cfg.OutDir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Did the search beat chance?", c.Verdict, "random-1", "random-2", "× uniform", "entropy", "Transfer check"} {
+		if !strings.Contains(string(rep), w) {
+			t.Errorf("report.md lacks %q", w)
+		}
+	}
+	for _, f := range []string{"controls.png", "alpha.png", "curves.png"} {
+		if st, err := os.Stat(filepath.Join(cfg.OutDir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("run directory lacks %s", f)
+		}
+	}
+	// random architectures depend on (seed, index) only
+	if a, b := dash.RandomArchitecture(&arch, 3, 1), dash.RandomArchitecture(&arch, 3, 1); !reflect.DeepEqual(a, b) {
+		t.Error("RandomArchitecture is not deterministic")
+	}
+}
+
+func TestControlsVerdict(t *testing.T) {
+	net := func(label, kind string, test, proxy float64) dash.NetworkResult {
+		return dash.NetworkResult{Label: label, Kind: kind, Test: dash.EvalResult{Metric: "error", Value: test, Score: test}, Proxy: dash.Float(proxy)}
+	}
+	cases := []struct {
+		name                   string
+		dash, base             float64
+		rank                   int
+		beatsMedian, beatsBase bool
+		verdict                string
+	}{
+		{"wins", 0.05, 0.2, 1, true, true, "beat chance"},
+		{"middle", 0.12, 0.2, 4, false, true, "did NOT beat chance"},
+		{"loses to baseline", 0.08, 0.07, 2, true, false, "NOT the tuned baseline"},
+		{"last", 0.5, 0.2, 5, false, false, "did NOT beat chance"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			nets := []dash.NetworkResult{net("dash", "searched", tc.dash, 0.3), net("baseline", "baseline", tc.base, 0.9),
+				net("random-1", "random", 0.07, 0.1), net("random-2", "random", 0.1, 0.2), net("random-3", "random", 0.11, 0.4), net("random-4", "random", 0.2, 0.5)}
+			c := dash.Controls(nets)
+			if c.Rank != tc.rank || c.Of != 5 || c.BeatsMedianRandom != tc.beatsMedian || c.BeatsBaseline != tc.beatsBase {
+				t.Errorf("rank %d/%d, beats median %v, beats baseline %v; want %d/5, %v, %v", c.Rank, c.Of, c.BeatsMedianRandom, c.BeatsBaseline, tc.rank, tc.beatsMedian, tc.beatsBase)
+			}
+			if math.Abs(c.RandomMedian-0.105) > 1e-12 {
+				t.Errorf("median random %v, want 0.105", c.RandomMedian)
+			}
+			if !strings.Contains(c.Verdict, tc.verdict) {
+				t.Errorf("verdict %q lacks %q", c.Verdict, tc.verdict)
+			}
+			if c.TransferN != 5 {
+				t.Errorf("transfer check over %d networks, want 5 (searched + random)", c.TransferN)
+			}
+		})
+	}
+}
+
+func TestRankCorrelations(t *testing.T) {
+	cases := []struct {
+		x, y       []float64
+		rho, kappa float64
+	}{
+		{[]float64{1, 2, 3, 4}, []float64{10, 20, 30, 40}, 1, 1},
+		{[]float64{1, 2, 3, 4}, []float64{4, 3, 2, 1}, -1, -1},
+		{[]float64{1, 2, 3, 4, 5}, []float64{2, 1, 4, 3, 5}, 0.8, 0.6},
+		{[]float64{1, 2, 2, 3}, []float64{1, 2, 3, 4}, 0.9486832980505138, 0.9128709291752769},
+	}
+	for _, c := range cases {
+		if r := dash.Spearman(c.x, c.y); math.Abs(r-c.rho) > 1e-9 {
+			t.Errorf("Spearman(%v, %v) = %v, want %v", c.x, c.y, r, c.rho)
+		}
+		if k := dash.KendallTau(c.x, c.y); math.Abs(k-c.kappa) > 1e-9 {
+			t.Errorf("Kendall(%v, %v) = %v, want %v", c.x, c.y, k, c.kappa)
+		}
+	}
+	if !math.IsNaN(dash.Spearman([]float64{1, 1, 1}, []float64{1, 2, 3})) {
+		t.Error("Spearman of a constant is not NaN")
+	}
+}
+
+// The α learning rate scales with the number of α steps the budget gives,
+// so that α can travel as far as in the reference's ~4,000 steps; the
+// warm-up keeps α still, then the ×0.2 step comes at 60% of the α steps.
+func TestAlphaScheduleScaling(t *testing.T) {
+	mnist, err := datasets.Lookup("mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	darcy, err := datasets.Lookup("darcy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		task      *datasets.Task
+		steps     int
+		o         dash.SearchOptions
+		warm      int
+		lr, scale float64
+		penaltyOn string
+	}{
+		{mnist, 4000, dash.SearchOptions{Warmup: -1}, 0, 0.05, 1, "receptive_field"},
+		{mnist, 8000, dash.SearchOptions{Warmup: -1}, 0, 0.05, 1, "receptive_field"}, // never below the reference
+		{mnist, 100, dash.SearchOptions{}, 25, 0.05 * 4000 / 75, 4000.0 / 75, "receptive_field"},
+		{mnist, 100, dash.SearchOptions{NoScale: true}, 25, 0.05, 1, "receptive_field"},
+		{mnist, 100, dash.SearchOptions{LRScale: 2, Warmup: 0.5}, 50, 0.05 * 2 * 4000 / 50, 2 * 4000.0 / 50, "receptive_field"},
+		{darcy, 400, dash.SearchOptions{}, 100, 5e-3 * 4000 / 300, 4000.0 / 300, "10k"},
+	}
+	for _, c := range cases {
+		a, err := dash.ScaleAlpha(c.task, c.steps, c.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.WarmupSteps != c.warm || a.Steps != c.steps-c.warm || math.Abs(a.Scale-c.scale) > 1e-9 ||
+			math.Abs(float64(a.LR)-c.lr) > 1e-6*c.lr || a.PenaltyOn != c.penaltyOn || a.GradScale != 100 {
+			t.Errorf("%s, %d steps, %+v: got %+v; want warm-up %d, scale %v, lr %v, penalty on %s", c.task.Name, c.steps, c.o, a, c.warm, c.scale, c.lr, c.penaltyOn)
+		}
+		// the schedule: 0 in the warm-up, 1, then Gamma after 60% of the α steps
+		const spe = 10
+		sch := a.Schedule(spe)
+		at := func(step int) float64 { return sch.Factor(float64(step) / spe) }
+		decay := a.WarmupSteps + int(math.Ceil(0.6*float64(a.Steps)))
+		if a.WarmupSteps > 0 && at(a.WarmupSteps-1) != 0 {
+			t.Errorf("%d steps: α moves during the warm-up", c.steps)
+		}
+		if at(a.WarmupSteps) != 1 || at(decay-1) != 1 || at(decay) != 0.2 || at(c.steps-1) != 0.2 {
+			t.Errorf("%d steps: factors %v %v %v %v at steps %d, %d, %d, %d", c.steps, at(a.WarmupSteps), at(decay-1), at(decay), at(c.steps-1), a.WarmupSteps, decay-1, decay, c.steps-1)
+		}
+	}
+	if _, err := dash.ScaleAlpha(mnist, 0, dash.SearchOptions{}); err == nil {
+		t.Error("a search of 0 steps was accepted")
+	}
+}

@@ -36,6 +36,11 @@ type Budget struct {
 	WeightDecays []float32 `json:"weight_decays"`
 	Momentums    []float32 `json:"momentums"`
 
+	// RetrainBackbone, if set, replaces the task's backbone for the
+	// discrete networks (hyperparameter stage, retraining, evaluation),
+	// e.g. "resnet1d-causal".
+	RetrainBackbone string `json:"retrain_backbone,omitempty"`
+
 	// Random is the number of random architectures trained as controls.
 	Random int `json:"random"`
 

@@ -239,6 +239,19 @@ func discreteFactory(arch *Architecture) nn.ConvFactory {
 	}
 }
 
+// buildDiscrete builds the discrete network of arch (nil: default kernels)
+// for the hyperparameter stage, retraining and evaluation: the task's
+// backbone, or Budget.RetrainBackbone when set (e.g. "resnet1d-causal", the
+// reference's retraining network for 1-D tasks).
+func buildDiscrete(cfg Config, width int, arch *Architecture, dropout float64) (nn.Backbone, error) {
+	if rb := cfg.Budget.RetrainBackbone; rb != "" {
+		t := *cfg.Task
+		t.Backbone = rb
+		cfg.Task = &t
+	}
+	return buildBackbone(cfg, width, discreteFactory(arch), dropout)
+}
+
 // trainResult is the outcome of training a discrete network.
 type trainResult struct {
 	Test    EvalResult
@@ -250,7 +263,7 @@ type trainResult struct {
 // nn/train: validation after every epoch, best weights kept (selection on
 // validation only), then the test split scored with them when withTest.
 func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs int, fraction float64, withTest bool, label, ckpt string) (*trainResult, error) {
-	model, err := buildBackbone(cfg, cfg.Budget.Width, discreteFactory(arch), float64(hp.Dropout))
+	model, err := buildDiscrete(cfg, cfg.Budget.Width, arch, float64(hp.Dropout))
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +390,7 @@ func Evaluate(ctx context.Context, cfg Config, arch *Architecture, hp HParams, w
 	if _, err := os.Stat(weights); err != nil {
 		return EvalResult{}, fmt.Errorf("weights: %w", err)
 	}
-	model, err := buildBackbone(cfg, cfg.Budget.Width, discreteFactory(arch), float64(hp.Dropout))
+	model, err := buildDiscrete(cfg, cfg.Budget.Width, arch, float64(hp.Dropout))
 	if err != nil {
 		return EvalResult{}, err
 	}

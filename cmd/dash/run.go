@@ -57,7 +57,7 @@ func (l *intList) Set(v string) error {
 func openBackend(spec string) (tensor.Backend, string, error) {
 	ch, reason, err := vk.Choose(spec)
 	if err != nil {
-		return nil, "", fmt.Errorf("--device: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", deviceSource(spec), err)
 	}
 	if !ch.Vulkan {
 		return cpu.New(), reason, nil
@@ -65,7 +65,7 @@ func openBackend(spec string) (tensor.Backend, string, error) {
 	be, err := vk.New(vk.Options{Device: ch.Device, Validate: os.Getenv("DASH_VK_VALIDATE") == "1", Profile: os.Getenv("DASH_PROFILE") == "1"})
 	if err != nil {
 		if ch.Explicit {
-			return nil, "", fmt.Errorf("--device %s: %w", ch, err)
+			return nil, "", fmt.Errorf("%s (%s): %w", deviceSource(spec), ch, err)
 		}
 		return cpu.New(), reason + "; opening it failed (" + err.Error() + "), using the CPU backend", nil
 	}
@@ -94,7 +94,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.StringVar(&f.device, "device", "", "compute backend: cpu, vulkan or vulkan:N (default: $DASH_DEVICE, else the best GPU, else cpu)")
 	fs.Var(&f.kernels, "kernels", "searched kernel sizes, e.g. 3,5,7,9 (default: the task's)")
 	fs.Var(&f.dilations, "dilations", "searched dilations, e.g. 1,3,7,15 (default: the task's)")
-	fs.StringVar(&f.budget, "budget", "demo", "demo (minutes on a laptop CPU) or paper (the reference's epochs and grids)")
+	fs.StringVar(&f.budget, "budget", "demo", "demo (minutes on a laptop CPU), paper (the reference's epochs and grids) or smoke (seconds: an end-to-end check, not a result)")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (weights, α, data order, validation split)")
 	fs.StringVar(&f.out, "out", "", "run directory (default: runs/<task>-<time>; required for hpo, retrain, eval)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")
@@ -168,6 +168,9 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		}
 		return err
 	}
+	if err := checkRunFlags(cmd, f); err != nil { // guard.go
+		return err
+	}
 	be, reason, err := openBackend(f.device)
 	if err != nil {
 		return err
@@ -211,6 +214,9 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	cfg := dash.Config{Task: task, Split: split, Backend: be, Kernels: f.kernels, Dilations: f.dilations,
 		Budget: budget, Seed: f.seed, OutDir: f.out, Resume: f.resume || cmd != "run", Progress: stderr, Log: logger,
 		Search: f.search}
+	if done, err := prepareRunDir(cmd, &cfg, stdout, logger); err != nil || done { // guard.go
+		return err
+	}
 	logger.Info("task", "name", task.Name, "input", fmt.Sprint(task.InShape), "train", split.Train.N, "val", split.Val.N, "test", split.Test.N, "budget", budget.Name, "out", f.out)
 	switch cmd {
 	case "run":

@@ -80,7 +80,7 @@ func (r *runner) load(path string) error {
 	cfg := r.cfg
 	f, err := checkpoint.Read(path)
 	if err != nil {
-		return fmt.Errorf("train: resume: %w", err)
+		return fmt.Errorf("train: resume: %w; delete %s to restart this stage from scratch", err, path)
 	}
 	if !f.Checksummed {
 		return fmt.Errorf("train: resume: %s: %w: it has no %s entry (damaged, or written by an older version: delete it to restart this stage)", path, checkpoint.ErrChecksum, checkpoint.ChecksumKey)

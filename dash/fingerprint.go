@@ -1,0 +1,203 @@
+package dash
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/dash-go/dash/datasets"
+)
+
+// FingerprintFile is the run directory's record of what the run was made
+// from; every reuse of the directory (--resume, hpo, retrain, eval) is
+// checked against it.
+const FingerprintFile = "fingerprint.json"
+
+// Fingerprint ties a run directory to its data, task, budget, backbone,
+// search space and seed.
+type Fingerprint struct {
+	Version  int    `json:"version"`
+	Task     string `json:"task"`
+	Kind     string `json:"kind"`
+	InShape  []int  `json:"in_shape"`
+	OutShape []int  `json:"out_shape,omitempty"`
+	Classes  int    `json:"classes"`
+	Backbone string `json:"backbone"`
+	// Data is the SHA-256 of the training, validation and test splits as
+	// the run sees them (shapes, inputs, targets), with their sizes.
+	Data      string `json:"data_sha256"`
+	Train     int    `json:"n_train"`
+	Val       int    `json:"n_val"`
+	Test      int    `json:"n_test"`
+	Budget    Budget `json:"budget"`
+	Kernels   []int  `json:"kernels"`
+	Dilations []int  `json:"dilations"`
+	Seed      uint64 `json:"seed"`
+}
+
+const fingerprintVersion = 1
+
+// dataHashes caches split digests: hashing tens of MB at every stage entry
+// would cost time for nothing.
+var dataHashes sync.Map // *datasets.Split → string
+
+func hashSplit(sp *datasets.Split) string {
+	if h, ok := dataHashes.Load(sp); ok {
+		return h.(string)
+	}
+	h := sha256.New()
+	for _, d := range []*datasets.Data{sp.Train, sp.Val, sp.Test} {
+		hashData(h, d)
+	}
+	s := hex.EncodeToString(h.Sum(nil))
+	dataHashes.Store(sp, s)
+	return s
+}
+
+func hashData(h hash.Hash, d *datasets.Data) {
+	var b [8]byte
+	put := func(v int) {
+		binary.LittleEndian.PutUint64(b[:], uint64(v))
+		h.Write(b[:])
+	}
+	if d == nil {
+		put(-1)
+		return
+	}
+	put(d.N)
+	for _, s := range [][]int{d.XShape, d.YShape} {
+		put(len(s))
+		for _, v := range s {
+			put(v)
+		}
+	}
+	buf := make([]byte, 0, 1<<16)
+	floats := func(v []float32) {
+		put(len(v))
+		for _, x := range v {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+			if len(buf) == cap(buf) {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+		}
+		h.Write(buf)
+		buf = buf[:0]
+	}
+	floats(d.X)
+	floats(d.Y)
+	put(len(d.Labels))
+	for _, l := range d.Labels {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(l))
+		if len(buf) == cap(buf) {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	h.Write(buf)
+}
+
+// NewFingerprint computes the fingerprint of a configuration (after its
+// defaults are filled in).
+func NewFingerprint(c *Config) *Fingerprint {
+	t := c.Task
+	return &Fingerprint{Version: fingerprintVersion, Task: t.Name, Kind: t.Kind.String(), InShape: slices.Clone(t.InShape),
+		OutShape: slices.Clone(t.OutShape), Classes: t.Classes, Backbone: t.Backbone,
+		Data: hashSplit(c.Split), Train: c.Split.Train.N, Val: c.Split.Val.N, Test: testN(c),
+		Budget: c.Budget, Kernels: slices.Clone(c.Kernels), Dilations: slices.Clone(c.Dilations), Seed: c.Seed}
+}
+
+// ErrRunMismatch is wrapped by errors for a run directory reused with other
+// data, task, budget, backbone, search space or seed than it was made with.
+var ErrRunMismatch = errors.New("the run directory was made with different settings")
+
+// Compare lists how other (this command's settings) differs from f (the
+// run directory's), as "what: run has X, this command has Y" items.
+func (f *Fingerprint) Compare(other *Fingerprint) []string {
+	var d []string
+	add := func(what string, run, now any) {
+		d = append(d, fmt.Sprintf("%s: the run has %v, this command has %v", what, run, now))
+	}
+	if f.Seed != other.Seed {
+		add("--seed", f.Seed, other.Seed)
+	}
+	if f.Task != other.Task {
+		add("task (--task/--data)", f.Task, other.Task)
+	}
+	if f.Kind != other.Kind || !slices.Equal(f.InShape, other.InShape) || !slices.Equal(f.OutShape, other.OutShape) || f.Classes != other.Classes {
+		add("data shape", fmt.Sprintf("%s input %v, %d classes", f.Kind, f.InShape, f.Classes), fmt.Sprintf("%s input %v, %d classes", other.Kind, other.InShape, other.Classes))
+	}
+	if f.Backbone != other.Backbone {
+		add("backbone", f.Backbone, other.Backbone)
+	}
+	if f.Data != other.Data {
+		add("data (SHA-256 of the train/validation/test splits)", fmt.Sprintf("%.12s… (%d/%d/%d samples)", f.Data, f.Train, f.Val, f.Test),
+			fmt.Sprintf("%.12s… (%d/%d/%d samples)", other.Data, other.Train, other.Val, other.Test))
+	}
+	if f.Budget.Name != other.Budget.Name {
+		add("--budget", f.Budget.Name, other.Budget.Name)
+	} else if !reflect.DeepEqual(f.Budget, other.Budget) {
+		add("budget settings", fmt.Sprintf("%+v", f.Budget), fmt.Sprintf("%+v", other.Budget))
+	}
+	if !slices.Equal(f.Kernels, other.Kernels) {
+		add("--kernels", intsStr(f.Kernels), intsStr(other.Kernels))
+	}
+	if !slices.Equal(f.Dilations, other.Dilations) {
+		add("--dilations", intsStr(f.Dilations), intsStr(other.Dilations))
+	}
+	return d
+}
+
+func intsStr(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ",")
+}
+
+// ReadFingerprint reads a run directory's fingerprint (os.ErrNotExist when
+// it has none).
+func ReadFingerprint(dir string) (*Fingerprint, error) {
+	var f Fingerprint
+	b, err := os.ReadFile(dir + string(os.PathSeparator) + FingerprintFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeStrict(b, FingerprintFile, &f); err != nil {
+		return nil, fmt.Errorf("run directory %s: %w", dir, err)
+	}
+	return &f, nil
+}
+
+// checkFingerprint ties the run directory to the configuration: with
+// Resume the directory's fingerprint (if any) must match, otherwise it is
+// (re)written; a directory without one gets one.
+func (c *Config) checkFingerprint() error {
+	now := NewFingerprint(c)
+	if c.Resume {
+		f, err := ReadFingerprint(c.OutDir)
+		switch {
+		case err == nil:
+			if d := f.Compare(now); len(d) > 0 {
+				return fmt.Errorf("%w: %s: %s; use the run's own settings, or a new --out for a new run", ErrRunMismatch, c.OutDir, strings.Join(d, "; "))
+			}
+			return nil
+		case !errors.Is(err, os.ErrNotExist):
+			return err
+		}
+	}
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return fmt.Errorf("create run directory: %w", err)
+	}
+	return WriteJSON(c.path(FingerprintFile), now)
+}

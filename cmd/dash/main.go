@@ -27,6 +27,8 @@ Usage:
   dash hpo      [flags]     hyperparameter stage on a run's searched architecture (--out RUN)
   dash retrain  [flags]     retrain a run's architecture with its hyperparameters (--out RUN)
   dash eval     [flags]     score a run's trained weights on the test split (--out RUN)
+  dash predict  [flags]     apply a run's retrained network to new inputs (--out RUN --data new.npz [--to preds.npy])
+  dash export   [flags]     write a run's retrained network as ONNX (--out RUN --onnx model.onnx)
   dash bench    [flags]     DASH speed benchmark: the three aggregated-conv strategies
   dash devices              list Vulkan devices and the backend a run would use
   dash data list            list built-in tasks and whether their data is present
@@ -86,6 +88,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "devices":
 		return cmdDevices(args[1:], stdout)
+	case "predict":
+		return cmdPredict(ctx, args[1:], stdout, stderr, logger)
+	case "export":
+		return cmdExport(ctx, args[1:], stdout, stderr, logger)
 	case "data":
 		return cmdData(ctx, args[1:], stdout, stderr)
 	}

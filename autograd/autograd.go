@@ -90,7 +90,9 @@ func GradEnabled() bool { return noGrad.Load() == 0 }
 // NewOp makes the result of an op. backward receives the gradient of the
 // result and returns one gradient per input (nil for inputs that need none;
 // shapes must equal the inputs' value shapes). The returned gradients are
-// owned by the engine and released after accumulation. When no input
+// owned by the engine and released after accumulation; a backward may
+// return g itself, or one tensor for several inputs (the engine counts the
+// holders), but never a non-owning view of g. When no input
 // requires a gradient, or under NoGrad, no graph is recorded.
 func NewOp(value *tensor.Tensor, inputs []*Var, backward func(g *tensor.Tensor) []*tensor.Tensor) *Var {
 	// inputs are kept even without gradients so that Release can free the
@@ -138,6 +140,18 @@ func Backward(loss *Var, seed ...*tensor.Tensor) {
 	}
 	order := topo(loss)
 	grads := map[*Var]*tensor.Tensor{loss: g}
+	// refs counts the holders of each pending gradient: a backward may
+	// hand its incoming gradient through unchanged, or the same tensor to
+	// several inputs (Add, AddReLU); it is released with its last holder.
+	refs := map[*tensor.Tensor]int{g: 1}
+	drop := func(t *tensor.Tensor) {
+		if n := refs[t]; n > 1 {
+			refs[t] = n - 1
+			return
+		}
+		delete(refs, t)
+		t.Release()
+	}
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
 		gv := grads[v]
@@ -146,6 +160,13 @@ func Backward(loss *Var, seed ...*tensor.Tensor) {
 		}
 		delete(grads, v)
 		if v.leaf {
+			if refs[gv] > 1 { // still pending elsewhere: the leaf keeps a copy
+				c := gv.Clone()
+				drop(gv)
+				gv = c
+			} else {
+				delete(refs, gv)
+			}
 			accumulate(v, gv)
 			continue
 		}
@@ -156,24 +177,36 @@ func Backward(loss *Var, seed ...*tensor.Tensor) {
 		if len(gs) != len(v.inputs) {
 			panic(fmt.Sprintf("autograd: backward returned %d gradients for %d inputs", len(gs), len(v.inputs)))
 		}
-		gv.Release()
+		for _, gi := range gs {
+			if gi != nil {
+				refs[gi]++
+			}
+		}
+		drop(gv)
 		for j, in := range v.inputs {
 			gi := gs[j]
 			if gi == nil {
 				continue
 			}
 			if !in.requires {
-				gi.Release()
+				drop(gi)
 				continue
 			}
 			if !tensor.SameShape(gi.Shape(), in.Value.Shape()) {
 				panic(fmt.Sprintf("autograd: gradient of shape %v for input of shape %v", gi.Shape(), in.Value.Shape()))
 			}
 			if prev := grads[in]; prev != nil {
-				sum := tensor.Add(prev, gi)
-				prev.Release()
-				gi.Release()
-				gi = sum
+				if refs[prev] == 1 && prev.IsContiguous() && prev.Offset() == 0 {
+					tensor.AddInPlace(prev, gi) // prev is ours alone
+					drop(gi)
+					gi = prev
+				} else {
+					sum := tensor.Add(prev, gi)
+					drop(prev)
+					drop(gi)
+					refs[sum] = 1
+					gi = sum
+				}
 			}
 			grads[in] = gi
 		}

@@ -19,11 +19,21 @@ func binaryOp(op tensor.BinaryOp, a, b *Var) *Var {
 		var ga, gb *tensor.Tensor
 		switch op {
 		case tensor.OpAdd:
+			// same shapes: the gradient passes through, shared by both
+			// inputs (the engine counts its holders)
 			if a.requires {
-				ga = unbroadcast(g, a.Value.Shape())
+				if tensor.SameShape(g.Shape(), a.Value.Shape()) && g.IsContiguous() {
+					ga = g
+				} else {
+					ga = unbroadcast(g, a.Value.Shape())
+				}
 			}
 			if b.requires {
-				gb = unbroadcast(g, b.Value.Shape())
+				if tensor.SameShape(g.Shape(), b.Value.Shape()) && g.IsContiguous() {
+					gb = g
+				} else {
+					gb = unbroadcast(g, b.Value.Shape())
+				}
 			}
 		case tensor.OpSub:
 			if a.requires {

@@ -185,22 +185,23 @@ func (c *Conv) Options() tensor.ConvOptions {
 
 // Forward convolves x [N,In,L] or [N,In,H,W].
 func (c *Conv) Forward(x *autograd.Var) *autograd.Var {
+	y := c.forwardNoBias(x)
+	if c.Bias != nil {
+		y = autograd.BiasAct(y, c.Bias, false)
+	}
+	return y
+}
+
+// forwardNoBias is the convolution without its bias.
+func (c *Conv) forwardNoBias(x *autograd.Var) *autograd.Var {
 	s := c.Spec
 	if r := x.Value.Rank(); r != s.Dims+2 {
 		panic(fmt.Sprintf("nn.Conv %q: input %v, want rank %d", s.Name, x.Value.Shape(), s.Dims+2))
 	}
-	var y *autograd.Var
-	bs := []int{1, s.Out, 1}
 	if s.Dims == 1 {
-		y = autograd.Conv1d(x, c.Weight, c.Options())
-	} else {
-		y = autograd.Conv2d(x, c.Weight, c.Options())
-		bs = append(bs, 1)
+		return autograd.Conv1d(x, c.Weight, c.Options())
 	}
-	if c.Bias != nil {
-		y = autograd.Add(y, autograd.Reshape(c.Bias, bs...))
-	}
-	return y
+	return autograd.Conv2d(x, c.Weight, c.Options())
 }
 
 // Params returns the weight and the bias (if any).

@@ -129,7 +129,42 @@ func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
 	if len(s) < 2 || s[1] != b.C || !okRank {
 		panic(fmt.Sprintf("nn.BatchNorm %q: input %v, want [N,%d,...] with %d spatial axes", b.Name, s, b.C, b.Dims))
 	}
-	return autograd.BatchNorm(x, b.Gamma, b.Beta, b.RunningMean.Value, b.RunningVar.Value, b.training, b.Momentum, b.Eps)
+	return b.ForwardAct(x, nil, false)
+}
+
+// ForwardAct is Forward with the preceding convolution's bias (may be nil)
+// folded in and, with relu, the ReLU that follows: BN(x + bias) then
+// max(·, 0), one fused kernel each way (autograd.BatchNormAct).
+func (b *BatchNorm) ForwardAct(x, bias *autograd.Var, relu bool) *autograd.Var {
+	s := x.Value.Shape()
+	okRank := b.Dims == 0 || len(s) == b.Dims+2 || (b.Dims == 1 && len(s) == 2)
+	if len(s) < 2 || s[1] != b.C || !okRank {
+		panic(fmt.Sprintf("nn.BatchNorm %q: input %v, want [N,%d,...] with %d spatial axes", b.Name, s, b.C, b.Dims))
+	}
+	return autograd.BatchNormAct(x, bias, b.Gamma, b.Beta, b.RunningMean.Value, b.RunningVar.Value, b.training, b.Momentum, b.Eps, relu)
+}
+
+// convBN applies conv then bn (and ReLU when relu) with the conv's bias,
+// when it is an ordinary biased convolution, folded into the fused batch
+// norm instead of a separate pass.
+func convBN(conv Layer, bn *BatchNorm, x *autograd.Var, relu bool) *autograd.Var {
+	if c, ok := conv.(*Conv); ok && c.Bias != nil {
+		return bn.ForwardAct(c.forwardNoBias(x), c.Bias, relu)
+	}
+	return bn.ForwardAct(conv.Forward(x), nil, relu)
+}
+
+// convAct applies conv and, with relu, a ReLU, fusing an ordinary conv's
+// bias with the ReLU into one kernel.
+func convAct(conv Layer, x *autograd.Var, relu bool) *autograd.Var {
+	if c, ok := conv.(*Conv); ok && c.Bias != nil {
+		return autograd.BiasAct(c.forwardNoBias(x), c.Bias, relu)
+	}
+	y := conv.Forward(x)
+	if relu {
+		y = autograd.ReLU(y)
+	}
+	return y
 }
 
 // Params returns γ and β.

@@ -161,15 +161,13 @@ func newRes1DBlock(b *builder, name string, in, out int, kernels []int, causal b
 func (blk *res1dBlock) Forward(x *autograd.Var) *autograd.Var {
 	y := x
 	for u := range 3 {
-		y = blk.bns[u].Forward(blk.convs[u].Forward(y))
-		if u < 2 {
-			y = autograd.ReLU(y)
-		}
+		y = convBN(blk.convs[u], blk.bns[u], y, u < 2)
 	}
-	sc := x
+	var sc *autograd.Var
 	if blk.scConv != nil {
-		sc = blk.scConv.Forward(sc)
+		sc = convBN(blk.scConv, blk.scBN, x, false)
+	} else {
+		sc = blk.scBN.Forward(x)
 	}
-	sc = blk.scBN.Forward(sc)
-	return autograd.ReLU(autograd.Add(y, sc))
+	return autograd.AddReLU(y, sc)
 }

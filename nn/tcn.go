@@ -135,11 +135,11 @@ func newTCNBlock(b *builder, name string, in, out, k, d int, drop float64) (*tcn
 
 // Forward applies the block.
 func (blk *tcnBlock) Forward(x *autograd.Var) *autograd.Var {
-	y := autograd.ReLU(blk.conv1.Forward(x))
+	y := convAct(blk.conv1, x, true)
 	if blk.drop1 != nil {
 		y = blk.drop1.Forward(y)
 	}
-	y = autograd.ReLU(blk.conv2.Forward(y))
+	y = convAct(blk.conv2, y, true)
 	if blk.drop2 != nil {
 		y = blk.drop2.Forward(y)
 	}
@@ -147,5 +147,5 @@ func (blk *tcnBlock) Forward(x *autograd.Var) *autograd.Var {
 	if blk.down != nil {
 		res = blk.down.Forward(x)
 	}
-	return autograd.ReLU(autograd.Add(y, res))
+	return autograd.AddReLU(y, res)
 }

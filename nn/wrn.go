@@ -130,7 +130,7 @@ func NewWRN(c WRNConfig) (Backbone, error) {
 		for _, blk := range blocks {
 			y = blk.Forward(y)
 		}
-		y = autograd.ReLU(bn.Forward(y))
+		y = bn.ForwardAct(y, nil, true)
 		if !dense {
 			y = globalAvgPool(y)
 		}
@@ -187,9 +187,8 @@ func newWRNBlock(b *builder, name string, in, out, stride int, drop float64, spa
 
 // Forward applies the block.
 func (blk *wrnBlock) Forward(x *autograd.Var) *autograd.Var {
-	a := autograd.ReLU(blk.bn1.Forward(x))
-	y := blk.conv1.Forward(a)
-	y = autograd.ReLU(blk.bn2.Forward(y))
+	a := blk.bn1.ForwardAct(x, nil, true)
+	y := convBN(blk.conv1, blk.bn2, a, true)
 	if blk.drop != nil {
 		y = blk.drop.Forward(y)
 	}

@@ -62,6 +62,7 @@ void main() {
 		break;
 	}
 	case 13: r = x * sigmoid_(y); break;
+	case 14: r = max(x + y, 0.0); break;
 	default: r = 0.0 / 0.0;
 	}
 	dst[pc.dOff + int(gi)] = r;

@@ -126,6 +126,44 @@ type Kernels interface {
 	// AdamStep updates n parameters in place (Adam, or AdamW when
 	// o.Decoupled), with bias correction for step o.Step (1-based).
 	AdamStep(p, g, m, v Buffer, n int, o AdamParams)
+
+	// BatchNormForward is fused batch normalisation of x viewed as
+	// [N][C][S] (see BatchNormParams): per channel c, with x' = x + bias[c]
+	// (bias may be nil: 0),
+	//   training: mean, var = batch mean and biased variance of x;
+	//             shift = mean, invstd = 1/√(var+eps);
+	//             runMean/runVar (may be nil) ← (1−m)·run + m·(mean+bias, var·M/(M−1));
+	//   otherwise: shift = runMean − bias, invstd = 1/√(runVar+eps);
+	//   scale = invstd·gamma, offset = beta − shift·scale,
+	//   y = act(x·scale + offset), act = ReLU when p.ReLU.
+	// gamma and beta may be nil (1 and 0). stats [4][C] receives shift,
+	// invstd, scale and offset for BatchNormBackward.
+	BatchNormForward(p BatchNormParams, y, stats, x, bias, gamma, beta, runMean, runVar Buffer)
+	// BatchNormBackward writes the gradients of BatchNormForward (each
+	// output may be nil when not needed; all are overwritten): with
+	// g = dy·(x·scale + offset > 0 when p.ReLU), x̂ = (x − shift)·invstd, M = N·S,
+	//   dgamma = Σ g·x̂, dbeta = Σ g,
+	//   training: dx = scale/M·(M·g − Σg − x̂·Σg·x̂); otherwise dx = scale·g,
+	//   dbias = Σ dx (per channel).
+	BatchNormBackward(p BatchNormParams, dx, dgamma, dbeta, dbias, dy, x, stats Buffer)
+	// BiasAct writes y[n,c,s] = act(x[n,c,s] + bias[c]) over [N][C][S]
+	// (act = ReLU when relu, else identity; bias may be nil). y may equal x.
+	BiasAct(y, x, bias Buffer, n, c, s int, relu bool)
+	// BiasActBackward writes dx = dy·(y > 0 when relu) (dx may be nil or
+	// equal dy) and dbias[c] = Σ_{n,s} dx (dbias may be nil).
+	BiasActBackward(dx, dbias, dy, y Buffer, n, c, s int, relu bool)
+}
+
+// BatchNormParams describes a fused batch normalisation over x viewed as
+// [N][C][S] (S: the product of the spatial sizes).
+type BatchNormParams struct {
+	N, C, S       int
+	Eps, Momentum float32
+	// Training uses (and returns) batch statistics and updates the running
+	// ones; otherwise the running statistics normalise.
+	Training bool
+	// ReLU applies max(·, 0) to the output (and masks the gradient).
+	ReLU bool
 }
 
 // UnaryOp names an elementwise function of one argument and two scalars.
@@ -178,6 +216,7 @@ const (
 	OpTanhGrad                     // a · (1-b²): a = dy, b = tanh(x)
 	OpGELUGrad                     // a · GELU'(b): a = dy, b = x
 	OpSoftplusGrad                 // a · σ(b): a = dy, b = x
+	OpAddReLU                      // max(a + b, 0)
 	numBinary
 )
 

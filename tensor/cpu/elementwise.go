@@ -230,6 +230,11 @@ func BinaryScalar(op tensor.BinaryOp, x, y float32) float32 {
 		return x * float32(cdf+yf*pdf)
 	case tensor.OpSoftplusGrad:
 		return x * float32(1/(1+math.Exp(-float64(y))))
+	case tensor.OpAddReLU:
+		if r := x + y; r > 0 {
+			return r
+		}
+		return 0
 	}
 	panic(fmt.Sprintf("cpu.Binary: unknown op %d", op))
 }
@@ -292,6 +297,15 @@ func binaryRow(op tensor.BinaryOp, out, x []float32, ao, as int, y []float32, bo
 				} else {
 					out[i] = 0
 				}
+			}
+			return
+		case tensor.OpAddReLU:
+			for i := range out {
+				r := xs[i] + ys[i]
+				if r < 0 {
+					r = 0
+				}
+				out[i] = r
 			}
 			return
 		}

@@ -124,8 +124,12 @@ func TestFingerprintChecks(t *testing.T) {
 		want   string
 	}{
 		{"same", func(c *Config) {}, ""},
-		{"other-data", func(c *Config) { c.Split = &datasets.Split{Train: toyData(64, 50, 7), Val: c.Split.Val, Test: c.Split.Test} }, "data (SHA-256"},
-		{"other-test-data", func(c *Config) { c.Split = &datasets.Split{Train: c.Split.Train, Val: c.Split.Val, Test: toyData(16, 50, 9)} }, "data (SHA-256"},
+		{"other-data", func(c *Config) {
+			c.Split = &datasets.Split{Train: toyData(64, 50, 7), Val: c.Split.Val, Test: c.Split.Test}
+		}, "data (SHA-256"},
+		{"other-test-data", func(c *Config) {
+			c.Split = &datasets.Split{Train: c.Split.Train, Val: c.Split.Val, Test: toyData(16, 50, 9)}
+		}, "data (SHA-256"},
 		{"seed", func(c *Config) { c.Seed = 5 }, "--seed: the run has 1, this command has 5"},
 		{"budget", func(c *Config) { c.Budget.Name = "demo" }, "--budget: the run has smoke, this command has demo"},
 		{"kernels", func(c *Config) { c.Kernels = []int{3} }, "--kernels: the run has 3,5, this command has 3"},

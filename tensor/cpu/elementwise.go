@@ -274,6 +274,23 @@ func binaryRow(op tensor.BinaryOp, out, x []float32, ao, as int, y []float32, bo
 	n := len(out)
 	if as == 1 && bs == 1 {
 		xs, ys := x[ao:ao+n], y[bo:bo+n]
+		if haveAVX2 && n >= 16 {
+			h := n &^ 15
+			switch op {
+			case tensor.OpAdd:
+				addAVX2(&out[0], &xs[0], &ys[0], h)
+			case tensor.OpAddReLU:
+				addReLUAVX2(&out[0], &xs[0], &ys[0], h)
+			case tensor.OpReLUGrad:
+				reluGradAVX2(&out[0], &xs[0], &ys[0], h)
+			default:
+				h = 0
+			}
+			if h == n {
+				return
+			}
+			out, xs, ys = out[h:], xs[h:], ys[h:]
+		}
 		switch op {
 		case tensor.OpAdd:
 			for i := range out {

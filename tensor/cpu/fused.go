@@ -81,7 +81,7 @@ func (be *Backend) BatchNormForward(p tensor.BatchNormParams, y, stats, x, bias,
 			k := xs[c*S]
 			var s, ss float64
 			for n := range N {
-				a, q := rowStats(xs[(n*C+c)*S:(n*C+c)*S+S], k)
+				a, q := statsRow(xs[(n*C+c)*S:(n*C+c)*S+S], k)
 				s += a
 				ss += q
 			}
@@ -113,20 +113,7 @@ func (be *Backend) BatchNormForward(p tensor.BatchNormParams, y, stats, x, bias,
 		sc[c], of[c] = scale, off
 		for n := range N {
 			o := (n*C + c) * S
-			src, dst := xs[o:o+S], ys[o:o+S]
-			if p.ReLU {
-				for i, v := range src {
-					r := v*scale + off
-					if r < 0 {
-						r = 0
-					}
-					dst[i] = r
-				}
-			} else {
-				for i, v := range src {
-					dst[i] = v*scale + off
-				}
-			}
+			applyRow(ys[o:o+S], xs[o:o+S], scale, off, p.ReLU)
 		}
 	})
 }
@@ -146,37 +133,9 @@ func (be *Backend) BatchNormBackward(p tensor.BatchNormParams, dx, dgamma, dbeta
 		var sg, sgx float64
 		for n := range N {
 			o := (n*C + c) * S
-			g, xr := gys[o:o+S], xs[o:o+S]
-			var a0, a1, b0, b1 float32
-			if p.ReLU {
-				for i, v := range g {
-					xv := xr[i]
-					if xv*scale+off > 0 {
-						d := xv - mean
-						if i&1 == 0 {
-							a0 += v
-							b0 += v * d
-						} else {
-							a1 += v
-							b1 += v * d
-						}
-					}
-				}
-			} else {
-				i := 0
-				for ; i+2 <= len(g); i += 2 {
-					a0 += g[i]
-					a1 += g[i+1]
-					b0 += g[i] * (xr[i] - mean)
-					b1 += g[i+1] * (xr[i+1] - mean)
-				}
-				if i < len(g) {
-					a0 += g[i]
-					b0 += g[i] * (xr[i] - mean)
-				}
-			}
-			sg += float64(a0 + a1)
-			sgx += float64(b0 + b1)
+			a, b := bwdSumsRow(gys[o:o+S], xs[o:o+S], mean, scale, off, p.ReLU)
+			sg += float64(a)
+			sgx += float64(b)
 		}
 		sgx *= float64(inv) // Σ g·x̂
 		if dg != nil {
@@ -197,24 +156,11 @@ func (be *Backend) BatchNormBackward(p tensor.BatchNormParams, dx, dgamma, dbeta
 		var sdx float64
 		for n := range N {
 			o := (n*C + c) * S
-			g, xr := gys[o:o+S], xs[o:o+S]
 			var out []float32
 			if dxs != nil {
 				out = dxs[o : o+S]
 			}
-			var acc float32
-			for i, v := range g {
-				xv := xr[i]
-				if p.ReLU && !(xv*scale+off > 0) {
-					v = 0
-				}
-				r := a*v - b*xv + k
-				if out != nil {
-					out[i] = r
-				}
-				acc += r
-			}
-			sdx += float64(acc)
+			sdx += float64(bwdDxRow(out, gys[o:o+S], xs[o:o+S], a, b, k, scale, off, p.ReLU))
 		}
 		if dbi != nil {
 			dbi[c] = float32(sdx)
@@ -232,20 +178,7 @@ func (be *Backend) BiasAct(y, x, bias tensor.Buffer, n, c, s int, relu bool) {
 			if bs != nil {
 				b = bs[r%c]
 			}
-			src, dst := xs[r*s:r*s+s], ys[r*s:r*s+s]
-			if relu {
-				for i, v := range src {
-					v += b
-					if v < 0 {
-						v = 0
-					}
-					dst[i] = v
-				}
-			} else {
-				for i, v := range src {
-					dst[i] = v + b
-				}
-			}
+			applyRow(ys[r*s:r*s+s], xs[r*s:r*s+s], 1, b, relu)
 		}
 	})
 }
@@ -296,4 +229,88 @@ func (be *Backend) BiasActBackward(dx, dbias, dy, y tensor.Buffer, n, c, s int, 
 			db[ch] = float32(sum)
 		}
 	})
+}
+
+// The row loops of the fused batch norm: AVX2 on the multiple-of-16 head
+// where available, Go on the rest (and everywhere on other CPUs).
+
+// statsRow returns Σ(v−k) and Σ(v−k)² of one row.
+func statsRow(row []float32, k float32) (s, ss float64) {
+	h := 0
+	if haveAVX2 && len(row) >= 16 {
+		h = len(row) &^ 15
+		a, b := bnStatsAVX2(&row[0], h, k)
+		s, ss = float64(a), float64(b)
+	}
+	a, b := rowStats(row[h:], k)
+	return s + a, ss + b
+}
+
+// applyRow writes dst = src·scale + off, with max(·, 0) when relu.
+func applyRow(dst, src []float32, scale, off float32, relu bool) {
+	h := 0
+	if haveAVX2 && len(src) >= 16 {
+		h = len(src) &^ 15
+		bnApplyAVX2(&dst[0], &src[0], h, scale, off, relu)
+	}
+	dst, src = dst[h:len(src)], src[h:]
+	if relu {
+		for i, v := range src {
+			r := v*scale + off
+			if r < 0 {
+				r = 0
+			}
+			dst[i] = r
+		}
+		return
+	}
+	for i, v := range src {
+		dst[i] = v*scale + off
+	}
+}
+
+// bwdSumsRow returns Σ g·m and Σ g·m·(x − mean), m = (x·scale + off > 0)
+// when relu, else 1.
+func bwdSumsRow(g, x []float32, mean, scale, off float32, relu bool) (sg, sgx float32) {
+	h := 0
+	if haveAVX2 && len(g) >= 16 {
+		h = len(g) &^ 15
+		sg, sgx = bnBwdSumsAVX2(&g[0], &x[0], h, mean, scale, off, relu)
+	}
+	x = x[h:len(g)]
+	for i, v := range g[h:] {
+		xv := x[i]
+		if relu && !(xv*scale+off > 0) {
+			continue
+		}
+		sg += v
+		sgx += v * (xv - mean)
+	}
+	return sg, sgx
+}
+
+// bwdDxRow writes out = a·g·m − b·x + k (out may be nil) and returns Σ out.
+func bwdDxRow(out, g, x []float32, a, b, k, scale, off float32, relu bool) float32 {
+	h := 0
+	var sum float32
+	if haveAVX2 && out != nil && len(g) >= 16 {
+		h = len(g) &^ 15
+		sum = bnBwdDxAVX2(&out[0], &g[0], &x[0], h, a, b, k, scale, off, relu)
+	}
+	x = x[h:len(g)]
+	if out != nil {
+		out = out[h:len(g)]
+	}
+	for i, v := range g[h:] {
+		xv := x[i]
+		if relu && !(xv*scale+off > 0) {
+			v = 0
+		}
+		r := a*v - b*xv + k
+		if out != nil {
+			out[i] = r
+		}
+		sum += r
+	}
+	return sum
 }

@@ -187,14 +187,59 @@ func prepareRunDir(cmd string, cfg *dash.Config, stdout io.Writer, log *slog.Log
 	return false, nil
 }
 
+// retrainRecordFile records what the last 'dash retrain' trained with
+// (hyperparameters and (k, d) per layer), to tell a changed hparams.json or
+// architecture.json from an unchanged one.
+const retrainRecordFile = "retrain-inputs.json"
+
+type retrainRecord struct {
+	LR          float32  `json:"lr"`
+	Dropout     float32  `json:"dropout"`
+	WeightDecay float32  `json:"weight_decay"`
+	Momentum    float32  `json:"momentum"`
+	Layers      [][2]int `json:"layers"`
+}
+
+func recordOf(a *dash.Architecture, hp *dash.HParams) retrainRecord {
+	r := retrainRecord{LR: hp.LR, Dropout: hp.Dropout, WeightDecay: hp.WeightDecay, Momentum: hp.Momentum}
+	for _, l := range a.Layers {
+		r.Layers = append(r.Layers, [2]int{l.Kernel, l.Dilation})
+	}
+	return r
+}
+
+// lastRetrain returns what the finished retraining used: the record of the
+// last 'dash retrain', else the searched network of metrics.json.
+func lastRetrain(dir string) (retrainRecord, bool) {
+	var r retrainRecord
+	if err := dash.ReadJSON(filepath.Join(dir, retrainRecordFile), &r); err == nil {
+		return r, true
+	}
+	var m dash.Metrics
+	if err := dash.ReadJSON(filepath.Join(dir, "metrics.json"), &m); err == nil {
+		for _, n := range m.Networks {
+			if n.Label == "dash" && n.HParams.LR != 0 {
+				h := n.HParams
+				return retrainRecord{LR: h.LR, Dropout: h.Dropout, WeightDecay: h.WeightDecay, Momentum: h.Momentum, Layers: n.Layers}, true
+			}
+		}
+	}
+	return r, false
+}
+
 // retrainFinished handles 'dash retrain' on a run whose retraining
-// checkpoint already holds every epoch.
+// checkpoint already holds every epoch: with hparams.json or
+// architecture.json changed since, it retrains afresh (keeping the old
+// checkpoint as dash.ckpt.prev); otherwise it says there is nothing to do
+// and how to force it (done = true). When the retraining goes ahead, what
+// it trains with is recorded.
 func retrainFinished(cfg *dash.Config, a *dash.Architecture, hp *dash.HParams, stdout io.Writer, log *slog.Logger) (bool, error) {
 	dir := cfg.OutDir
+	now := recordOf(a, hp)
+	record := func() error { return dash.WriteJSON(filepath.Join(dir, retrainRecordFile), now) }
 	ckpt := filepath.Join(dir, "dash.ckpt")
-	cst, err := os.Stat(ckpt)
-	if err != nil {
-		return false, nil // nothing retrained yet (or partly: no file means fresh)
+	if _, err := os.Stat(ckpt); err != nil {
+		return false, record() // nothing retrained yet
 	}
 	f, err := checkpoint.Read(ckpt)
 	if err != nil {
@@ -202,33 +247,16 @@ func retrainFinished(cfg *dash.Config, a *dash.Architecture, hp *dash.HParams, s
 	}
 	epoch, _ := strconv.Atoi(f.Metadata["train.epoch"])
 	if epoch < cfg.Budget.RetrainEpochs {
-		return false, nil // interrupted: resume it
+		return false, record() // interrupted: resume it
 	}
 	changed := ""
-	var m dash.Metrics
-	if err := dash.ReadJSON(filepath.Join(dir, "metrics.json"), &m); err == nil {
-		for _, n := range m.Networks {
-			if n.Label == "dash" && n.HParams.LR != 0 {
-				old := n.HParams
-				if old.LR != hp.LR || old.Dropout != hp.Dropout || old.WeightDecay != hp.WeightDecay || old.Momentum != hp.Momentum {
-					changed = fmt.Sprintf("hparams.json (lr %g, dropout %g, weight decay %g, momentum %g) differs from the retrained network's (lr %g, dropout %g, weight decay %g, momentum %g)",
-						hp.LR, hp.Dropout, hp.WeightDecay, hp.Momentum, old.LR, old.Dropout, old.WeightDecay, old.Momentum)
-				}
-			}
-			if n.Label == "dash" && len(n.Layers) > 0 && changed == "" {
-				var now [][2]int
-				for _, l := range a.Layers {
-					now = append(now, [2]int{l.Kernel, l.Dilation})
-				}
-				if !slices.Equal(now, n.Layers) {
-					changed = fmt.Sprintf("architecture.json (k, d) %v differs from the retrained network's %v", now, n.Layers)
-				}
-			}
-		}
-	}
-	for _, name := range []string{"hparams.json", "architecture.json"} {
-		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && changed == "" && st.ModTime().After(cst.ModTime()) {
-			changed = name + " was modified after the retraining finished"
+	if old, ok := lastRetrain(dir); ok {
+		switch {
+		case old.LR != now.LR || old.Dropout != now.Dropout || old.WeightDecay != now.WeightDecay || old.Momentum != now.Momentum:
+			changed = fmt.Sprintf("hparams.json (lr %g, dropout %g, weight decay %g, momentum %g) differs from the retrained network's (lr %g, dropout %g, weight decay %g, momentum %g)",
+				now.LR, now.Dropout, now.WeightDecay, now.Momentum, old.LR, old.Dropout, old.WeightDecay, old.Momentum)
+		case len(old.Layers) > 0 && !slices.Equal(old.Layers, now.Layers):
+			changed = fmt.Sprintf("architecture.json (k, d) %v differs from the retrained network's %v", now.Layers, old.Layers)
 		}
 	}
 	if changed != "" {
@@ -237,9 +265,9 @@ func retrainFinished(cfg *dash.Config, a *dash.Architecture, hp *dash.HParams, s
 			return false, fmt.Errorf("retrain: %w", err)
 		}
 		log.Warn(changed+": retraining afresh", "previous_checkpoint", prev)
-		return false, nil
+		return false, record()
 	}
-	fmt.Fprintf(stdout, "dash retrain: %s is already retrained with these hyperparameters (%s holds all %d epochs); nothing to do.\n"+
+	fmt.Fprintf(stdout, "dash retrain: %s is already retrained with these hyperparameters and architecture (%s holds all %d epochs); nothing to do.\n"+
 		"To retrain afresh, edit %s or architecture.json, or delete %s.\n", dir, ckpt, epoch, filepath.Join(dir, "hparams.json"), ckpt)
 	return true, nil
 }

@@ -1,10 +1,14 @@
 package datasets
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/sbinet/npyio/npz"
@@ -79,4 +83,67 @@ func ReadInputs(path string) (*Inputs, error) {
 		return nil, err
 	}
 	return &Inputs{X: a.floats(), Shape: append([]int(nil), a.shape...), DType: a.dtype, Name: a.name}, nil
+}
+
+// EncodeNPY encodes float32 values of the given shape as a version-1 .npy
+// file (little endian, C order), as numpy.save writes it.
+func EncodeNPY(v []float32, shape []int) []byte { return encodeNPY("<f4", v, shape) }
+
+// EncodeNPYInt32 encodes int32 values of the given shape as a .npy file.
+func EncodeNPYInt32(v []int32, shape []int) []byte { return encodeNPY("<i4", v, shape) }
+
+func encodeNPY(descr string, data any, shape []int) []byte {
+	dims := make([]string, len(shape))
+	for k, d := range shape {
+		dims[k] = strconv.Itoa(d)
+	}
+	st := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		st += ","
+	}
+	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, st)
+	// magic (6) + version (2) + header length (2) + header, padded with
+	// spaces and ended by a newline to a multiple of 64 bytes
+	if pad := 64 - (10+len(h)+1)%64; pad < 64 {
+		h += strings.Repeat(" ", pad)
+	}
+	h += "\n"
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(h)))
+	b.WriteString(h)
+	binary.Write(&b, binary.LittleEndian, data)
+	return b.Bytes()
+}
+
+// NPYArray is a named array for WriteNPZ: float32 values, or int32 values
+// when F32 is nil.
+type NPYArray struct {
+	Name  string
+	Shape []int
+	F32   []float32
+	I32   []int32
+}
+
+// WriteNPZ writes arrays as an uncompressed .npz archive.
+func WriteNPZ(path string, arrays ...NPYArray) error {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, a := range arrays {
+		w, err := zw.Create(a.Name + ".npy")
+		if err != nil {
+			return fmt.Errorf("datasets: %s: %w", path, err)
+		}
+		b := EncodeNPYInt32(a.I32, a.Shape)
+		if a.F32 != nil {
+			b = EncodeNPY(a.F32, a.Shape)
+		}
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("datasets: %s: %w", path, err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("datasets: %s: %w", path, err)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }

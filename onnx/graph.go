@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -35,7 +36,11 @@ func (b *builder) initializer(name string, vals []float32, shape ...int) string 
 		dims[i] = int64(d)
 	}
 	dt := int32(onnxpb.TensorProto_FLOAT)
-	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: &name, DataType: &dt, Dims: dims, FloatData: append([]float32(nil), vals...)})
+	raw := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+	}
+	b.g.Initializer = append(b.g.Initializer, &onnxpb.TensorProto{Name: &name, DataType: &dt, Dims: dims, RawData: raw})
 	return name
 }
 

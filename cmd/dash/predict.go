@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -117,7 +116,7 @@ func ellipsis(b bool) string {
 // (probabilities/scores/field, logits, labels).
 func writePrediction(path string, p *dash.Prediction) error {
 	if strings.EqualFold(filepath.Ext(path), ".npy") {
-		return dash.WriteFileAtomic(path, encodeNPY(p.Values, nil, p.Shape))
+		return dash.WriteFileAtomic(path, datasets.EncodeNPY(p.Values, p.Shape))
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -130,18 +129,18 @@ func writePrediction(path string, p *dash.Prediction) error {
 		return err
 	}
 	main := map[string]string{"class": "probabilities", "multilabel": "scores", "dense": "field"}[p.Kind]
-	if err := add(main, encodeNPY(p.Values, nil, p.Shape)); err != nil {
+	if err := add(main, datasets.EncodeNPY(p.Values, p.Shape)); err != nil {
 		return err
 	}
 	if p.Kind != "dense" {
-		if err := add("logits", encodeNPY(p.Logits, nil, p.Shape)); err != nil {
+		if err := add("logits", datasets.EncodeNPY(p.Logits, p.Shape)); err != nil {
 			return err
 		}
 		ls := p.Shape
 		if p.Kind == "class" {
 			ls = p.Shape[:1]
 		}
-		if err := add("labels", encodeNPY(nil, p.Labels, ls)); err != nil {
+		if err := add("labels", datasets.EncodeNPYInt32(p.Labels, ls)); err != nil {
 			return err
 		}
 	}
@@ -149,39 +148,4 @@ func writePrediction(path string, p *dash.Prediction) error {
 		return err
 	}
 	return dash.WriteFileAtomic(path, buf.Bytes())
-}
-
-// encodeNPY encodes float32 values (or, with f nil, int32 values) of the
-// given shape as a version-1 .npy file, little endian, C order.
-func encodeNPY(f []float32, i []int32, shape []int) []byte {
-	descr := "<f4"
-	if f == nil {
-		descr = "<i4"
-	}
-	dims := make([]string, len(shape))
-	for k, d := range shape {
-		dims[k] = fmt.Sprint(d)
-	}
-	st := strings.Join(dims, ", ")
-	if len(shape) == 1 {
-		st += ","
-	}
-	h := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, st)
-	// magic (6) + version (2) + header length (2) + header, padded with
-	// spaces and ended by a newline to a multiple of 64 bytes
-	pad := 64 - (10+len(h)+1)%64
-	if pad == 64 {
-		pad = 0
-	}
-	h += strings.Repeat(" ", pad) + "\n"
-	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(h)))
-	b.WriteString(h)
-	if f != nil {
-		binary.Write(&b, binary.LittleEndian, f)
-	} else {
-		binary.Write(&b, binary.LittleEndian, i)
-	}
-	return b.Bytes()
 }

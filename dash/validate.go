@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -245,6 +246,7 @@ func ParseHParams(data []byte) (*HParams, error) {
 // the backbone once to learn its layers. It lets callers refuse a bad
 // architecture.json before any stage starts.
 func CheckArchitecture(cfg Config, a *Architecture) error {
+	cfg.Log = slog.New(slog.DiscardHandler) // the stage that follows says what defaults() says
 	if err := cfg.defaults(); err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package dash
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -146,13 +148,53 @@ func (f *Fingerprint) Compare(other *Fingerprint) []string {
 	if f.Budget.Name != other.Budget.Name {
 		add("--budget", f.Budget.Name, other.Budget.Name)
 	} else if !reflect.DeepEqual(f.Budget, other.Budget) {
-		add("budget settings", fmt.Sprintf("%+v", f.Budget), fmt.Sprintf("%+v", other.Budget))
+		for _, k := range budgetDiff(f.Budget, other.Budget) {
+			add("budget setting "+k[0], k[1], k[2])
+		}
 	}
 	if !slices.Equal(f.Kernels, other.Kernels) {
 		add("--kernels", intsStr(f.Kernels), intsStr(other.Kernels))
 	}
 	if !slices.Equal(f.Dilations, other.Dilations) {
 		add("--dilations", intsStr(f.Dilations), intsStr(other.Dilations))
+	}
+	return d
+}
+
+// budgetDiff lists the budget fields (JSON names) that differ, with both
+// values.
+func budgetDiff(a, b Budget) [][3]string {
+	m := func(x Budget) map[string]json.RawMessage {
+		raw, _ := json.Marshal(x)
+		var out map[string]json.RawMessage
+		json.Unmarshal(raw, &out)
+		return out
+	}
+	ma, mb := m(a), m(b)
+	var keys []string
+	for k := range ma {
+		keys = append(keys, k)
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var d [][3]string
+	for _, k := range keys {
+		if !bytes.Equal(ma[k], mb[k]) {
+			show := func(r json.RawMessage) string {
+				if len(r) == 0 {
+					return "(unset)"
+				}
+				return string(r)
+			}
+			d = append(d, [3]string{k, show(ma[k]), show(mb[k])})
+		}
+	}
+	if len(d) == 0 { // equal in JSON, different in memory (nil vs empty)
+		d = append(d, [3]string{"(all)", fmt.Sprintf("%+v", a), fmt.Sprintf("%+v", b)})
 	}
 	return d
 }

@@ -167,6 +167,9 @@ func prepareRunDir(cmd string, cfg *dash.Config, stdout io.Writer, log *slog.Log
 		return false, fmt.Errorf("%s: %w", archPath, err)
 	}
 	if err := dash.CheckArchitecture(*cfg, a); err != nil {
+		if errors.Is(err, dash.ErrRunMismatch) {
+			return false, err
+		}
 		return false, fmt.Errorf("%s: %w", archPath, err)
 	}
 	if cmd == "hpo" {

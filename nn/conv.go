@@ -186,8 +186,12 @@ func (c *Conv) Options() tensor.ConvOptions {
 // Forward convolves x [N,In,L] or [N,In,H,W].
 func (c *Conv) Forward(x *autograd.Var) *autograd.Var {
 	y := c.forwardNoBias(x)
-	if c.Bias != nil {
+	switch {
+	case c.Bias == nil:
+	case fuseOps:
 		y = autograd.BiasAct(y, c.Bias, false)
+	default:
+		y = autograd.Add(y, autograd.Reshape(c.Bias, channelShape(y.Value.Rank(), c.Spec.Out)...))
 	}
 	return y
 }

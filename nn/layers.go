@@ -141,7 +141,40 @@ func (b *BatchNorm) ForwardAct(x, bias *autograd.Var, relu bool) *autograd.Var {
 	if len(s) < 2 || s[1] != b.C || !okRank {
 		panic(fmt.Sprintf("nn.BatchNorm %q: input %v, want [N,%d,...] with %d spatial axes", b.Name, s, b.C, b.Dims))
 	}
+	if !fuseOps {
+		if bias != nil {
+			x = autograd.Add(x, autograd.Reshape(bias, channelShape(len(s), b.C)...))
+		}
+		y := autograd.BatchNorm(x, b.Gamma, b.Beta, b.RunningMean.Value, b.RunningVar.Value, b.training, b.Momentum, b.Eps)
+		if relu {
+			y = autograd.ReLU(y)
+		}
+		return y
+	}
 	return autograd.BatchNormAct(x, bias, b.Gamma, b.Beta, b.RunningMean.Value, b.RunningVar.Value, b.training, b.Momentum, b.Eps, relu)
+}
+
+// fuseOps selects the fused kernels (batch norm with bias and ReLU, bias
+// with ReLU, add with ReLU). Tests turn it off to compare with the
+// unfused composition and to count the Vulkan dispatches it saves.
+var fuseOps = true
+
+// channelShape is [1, c, 1, ...] of the given rank.
+func channelShape(rank, c int) []int {
+	s := make([]int, rank)
+	for i := range s {
+		s[i] = 1
+	}
+	s[1] = c
+	return s
+}
+
+// addReLU is max(a + b, 0), fused unless fuseOps is off.
+func addReLU(a, b *autograd.Var) *autograd.Var {
+	if !fuseOps {
+		return autograd.ReLU(autograd.Add(a, b))
+	}
+	return autograd.AddReLU(a, b)
 }
 
 // convBN applies conv then bn (and ReLU when relu) with the conv's bias,
@@ -157,7 +190,7 @@ func convBN(conv Layer, bn *BatchNorm, x *autograd.Var, relu bool) *autograd.Var
 // convAct applies conv and, with relu, a ReLU, fusing an ordinary conv's
 // bias with the ReLU into one kernel.
 func convAct(conv Layer, x *autograd.Var, relu bool) *autograd.Var {
-	if c, ok := conv.(*Conv); ok && c.Bias != nil {
+	if c, ok := conv.(*Conv); ok && c.Bias != nil && fuseOps {
 		return autograd.BiasAct(c.forwardNoBias(x), c.Bias, relu)
 	}
 	y := conv.Forward(x)

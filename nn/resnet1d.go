@@ -169,5 +169,5 @@ func (blk *res1dBlock) Forward(x *autograd.Var) *autograd.Var {
 	} else {
 		sc = blk.scBN.Forward(x)
 	}
-	return autograd.AddReLU(y, sc)
+	return addReLU(y, sc)
 }

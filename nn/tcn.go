@@ -147,5 +147,5 @@ func (blk *tcnBlock) Forward(x *autograd.Var) *autograd.Var {
 	if blk.down != nil {
 		res = blk.down.Forward(x)
 	}
-	return autograd.AddReLU(y, res)
+	return addReLU(y, res)
 }

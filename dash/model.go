@@ -223,6 +223,14 @@ func LoadContext(ctx context.Context, runDir string, be tensor.Backend) (*Model,
 	if err != nil {
 		return nil, fmt.Errorf("dash: rebuilding the network of %s: %w", runDir, err)
 	}
+	if err := ValidateArchitecture(&m.Arch, m.Arch.Kernels, m.Arch.Dilations); err != nil {
+		nn.Release(net)
+		return nil, fmt.Errorf("dash: %s: %w", filepath.Join(runDir, ArchitectureFile), err)
+	}
+	if err := checkArchLayers(&m.Arch, net); err != nil {
+		nn.Release(net)
+		return nil, fmt.Errorf("dash: %s: %w", filepath.Join(runDir, ArchitectureFile), err)
+	}
 	if _, err := nn.LoadCheckpoint(weights, net, nil); err != nil {
 		nn.Release(net)
 		return nil, fmt.Errorf("dash: weights of %s: %w", runDir, err)

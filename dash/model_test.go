@@ -1,6 +1,7 @@
 package dash_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -301,6 +302,14 @@ func TestLoadErrors(t *testing.T) {
 			[]string{dash.ModelFile, "not built in"}, nil},
 		{"not a run directory", func(dir string) error { return os.Remove(filepath.Join(dir, dash.ArchitectureFile)) },
 			[]string{"not a run directory"}, nil},
+		{"architecture of another network", func(dir string) error {
+			p := filepath.Join(dir, dash.ArchitectureFile)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(p, bytes.ReplaceAll(b, []byte(`"block0.conv1"`), []byte(`"block7.conv1"`)), 0o644)
+		}, []string{dash.ArchitectureFile, "block7.conv1"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -313,6 +322,7 @@ func TestLoadErrors(t *testing.T) {
 				m.Close()
 				t.Fatal("Load succeeded")
 			}
+			t.Logf("error: %v", err)
 			for _, s := range c.want {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error %q lacks %q", err, s)

@@ -13,10 +13,12 @@
 package onnxrt_test
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -240,5 +242,99 @@ onnx.checker.check_model(m, full_check=True)
 print("onnx.checker: ok, opset", m.opset_import[0].version, "ir", m.ir_version, "nodes", len(m.graph.node))`
 			t.Log(strings.TrimSpace(run(t, python, "-c", chk, model)))
 		})
+	}
+}
+
+// TestPredictCLIBadInput: 'dash predict' and 'dash export' refuse bad
+// inputs with messages naming the problem and exit status 1.
+func TestPredictCLIBadInput(t *testing.T) {
+	bin := dashBinary(t)
+	be := cpu.New()
+	defer be.Close()
+	work := t.TempDir()
+	dir := filepath.Join(work, "run")
+	if _, err := tinyrun.Make(context.Background(), dir, be, tinyrun.Options{Backbone: "resnet1d", Kind: datasets.ClassIndex, InShape: []int{2, 16}, N: 32, Seed: 8}); err != nil {
+		t.Fatal(err)
+	}
+	file := func(name string, b []byte) string {
+		p := filepath.Join(work, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := file("good.npy", datasets.EncodeNPY(tinyrun.Data(1, 3, []int{2, 16}), []int{3, 2, 16}))
+	wrong := file("wrong.npy", datasets.EncodeNPY(tinyrun.Data(1, 3, []int{2, 15}), []int{3, 2, 15}))
+	img := file("img.npy", datasets.EncodeNPY(tinyrun.Data(1, 3, []int{1, 4, 8}), []int{3, 1, 4, 8}))
+	// a .npy of complex64 values: a dtype the network cannot take
+	cplx := datasets.EncodeNPY(make([]float32, 6), []int{3, 2})
+	cplx = bytes.Replace(cplx, []byte("'<f4'"), []byte("'<c8'"), 1)
+	cplxPath := file("complex.npy", cplx)
+	unretrained := filepath.Join(work, "unretrained")
+	if err := os.MkdirAll(unretrained, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{dash.ArchitectureFile, dash.ModelFile, "hparams.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file(filepath.Join("unretrained", f), b)
+	}
+	corrupt := filepath.Join(work, "corrupt")
+	if err := os.MkdirAll(corrupt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{dash.ArchitectureFile, dash.ModelFile, dash.WeightsFile} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == dash.WeightsFile {
+			b[len(b)-3] ^= 1
+		}
+		file(filepath.Join("corrupt", f), b)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"wrong length", []string{"predict", "--out", dir, "--data", wrong}, "want [N 2 16]"},
+		{"2-D input to a 1-D run", []string{"predict", "--out", dir, "--data", img}, "want [N 2 16]"},
+		{"dtype", []string{"predict", "--out", dir, "--data", cplxPath}, "unsupported dtype"},
+		{"missing data", []string{"predict", "--out", dir, "--data", filepath.Join(work, "none.npy")}, "not found"},
+		{"not retrained", []string{"predict", "--out", unretrained, "--data", good}, "not retrained yet"},
+		{"corrupt weights", []string{"predict", "--out", corrupt, "--data", good}, "corrupt"},
+		{"export not retrained", []string{"export", "--out", unretrained}, "not retrained yet"},
+		{"export corrupt weights", []string{"export", "--out", corrupt}, "corrupt"},
+		{"output name", []string{"predict", "--out", dir, "--data", good, "--to", filepath.Join(work, "p.csv")}, "want a .npy or .npz"},
+		{"no --out", []string{"predict", "--data", good}, "give the run directory with --out"},
+	} {
+		cmd := exec.Command(bin, c.args...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("%s: exit %v, want status 1\n%s", c.name, err, out)
+			continue
+		}
+		if !strings.Contains(string(out), c.want) || strings.Contains(string(out), "panic") {
+			t.Errorf("%s: output lacks %q:\n%s", c.name, c.want, out)
+		}
+	}
+	// the good input works, .npz output holds the probabilities, logits and labels
+	npz := filepath.Join(work, "p.npz")
+	run(t, bin, "predict", "--out", dir, "--data", good, "--to", npz, "--device", "cpu")
+	zr, err := zip.OpenReader(npz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if !slices.Equal(names, []string{"probabilities.npy", "logits.npy", "labels.npy"}) {
+		t.Errorf("%s holds %v", npz, names)
 	}
 }

@@ -1,5 +1,7 @@
 package cpu
 
+//go:generate go run ./internal/sgemmgen -o sgemm_amd64.s
+
 import (
 	"runtime"
 	"sync"

@@ -27,6 +27,9 @@ type SearchOptions struct {
 	// NoScale keeps the reference's α learning rate whatever the number of
 	// steps (for comparisons).
 	NoScale bool `json:"no_scale,omitempty"`
+	// Softmax mixes the candidates with softmax(α) instead of the
+	// reference's Gumbel-softmax samples (no sampling noise).
+	Softmax bool `json:"softmax,omitempty"`
 	// KaimingInit initialises the candidate kernels Kaiming-uniform instead
 	// of the reference's N(0, 0.01).
 	KaimingInit bool `json:"kaiming_init,omitempty"`

@@ -22,6 +22,7 @@ type Budget struct {
 	// retrained backbone's width (WRN k, ResNet1D m; 0 = task default);
 	// SearchWidth likewise for the searched network.
 	TrainLimit  int `json:"train_limit"`
+	ValLimit    int `json:"val_limit"` // caps the validation samples (0 = all)
 	Width       int `json:"width"`
 	SearchWidth int `json:"search_width"`
 	BatchSize   int `json:"batch_size"` // 0 = task default
@@ -54,9 +55,9 @@ type Budget struct {
 func Budgets(name string, task *datasets.Task) (Budget, error) {
 	switch name {
 	case "demo":
-		b := Budget{Name: "demo", TrainLimit: 10000, Width: 8, SearchWidth: 8, BatchSize: 128,
+		b := Budget{Name: "demo", TrainLimit: 8000, ValLimit: 2000, Width: 8, SearchWidth: 8, BatchSize: 128,
 			SearchEpochs: 3, SearchFraction: 0.5,
-			HPOEpochs: 1, HPOFraction: 0.25,
+			HPOEpochs: 1, HPOFraction: 0.5,
 			LRs: []float32{0.1, 0.01}, Dropouts: []float32{0}, WeightDecays: []float32{5e-4}, Momentums: []float32{0.9},
 			RetrainEpochs: 4, Milestones: []int{3}, Gamma: 0.2, Random: 4}
 		if task.Dims == 2 {
@@ -104,6 +105,9 @@ type Config struct {
 	Log       *slog.Logger
 	// Search overrides the α optimisation (zero: the defaults).
 	Search SearchOptions
+	// Trials runs the run's trainings elsewhere (package dist: workers
+	// through NATS JetStream); nil runs them in this process.
+	Trials Executor
 }
 
 // LayerChoice is the searched operation of one layer.
@@ -316,7 +320,7 @@ func Run(ctx context.Context, cfg Config) (*Metrics, error) {
 		cfg.Log.Info("search: resumed from architecture.json")
 	} else {
 		t0 := time.Now()
-		a, err := Search(ctx, cfg)
+		a, err := cfg.search(ctx) // trials.go: here, or on workers
 		if err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
@@ -334,6 +338,9 @@ func Run(ctx context.Context, cfg Config) (*Metrics, error) {
 	}
 
 	nets := runNetworks(&arch, cfg.Budget.Random, cfg.Seed)
+	if err := cfg.prefetchHPO(ctx, nets, st.Stages); err != nil { // trials.go: no-op in this process
+		return nil, fmt.Errorf("hyperparameter stage: %w", err)
+	}
 	for _, n := range nets {
 		r := m.network(n.label)
 		r.Kind = n.kind

@@ -267,15 +267,17 @@ func WriteCurves(path string, m *Metrics) error {
 			for j, s := range n.Curve {
 				xy[j].X, xy[j].Y = float64(s.Epoch), get(s)
 			}
-			l, err := plotter.NewLine(xy)
+			l, pts, err := plotter.NewLinePoints(xy)
 			if err != nil {
 				return nil, err
 			}
-			l.Color = netColor(n.Kind)
+			l.Color, pts.Color = netColor(n.Kind), netColor(n.Kind)
+			pts.Shape = draw.CircleGlyph{}
+			pts.Radius = vg.Points(2)
 			if n.Kind != "random" {
 				l.Width = vg.Points(2)
 			}
-			p.Add(l)
+			p.Add(l, pts)
 			if withLegend {
 				switch {
 				case n.Kind == "searched":
@@ -350,8 +352,7 @@ func WriteControlsPlot(path string, m *Metrics) error {
 		l.Color = color.Black
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 		p.Add(l)
-		p.Legend.Add("random median", l)
-		p.Legend.Top = true
+		p.X.Label.Text = "dashed line: median of the random architectures"
 	}
 	p.NominalX("baseline (tuned)", "random architectures", "DASH (searched)")
 	p.X.Min, p.X.Max = -0.5, 2.5

@@ -49,6 +49,13 @@ func (c *Config) trainSplit(withVal, withTest bool) *datasets.Split {
 	s := &datasets.Split{Train: tr, Norm: c.Split.Norm}
 	if withVal {
 		s.Val = c.Split.Val
+		if v := c.Split.Val; v != nil && c.Budget.ValLimit > 0 && v.N > c.Budget.ValLimit {
+			idx := make([]int, c.Budget.ValLimit)
+			for i := range idx {
+				idx[i] = i
+			}
+			s.Val = v.Subset(idx)
+		}
 	}
 	if withTest {
 		s.Test = c.Split.Test
@@ -88,6 +95,10 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 	}
 	cfg.Log.Info("search: α schedule", "steps", ao.TotalSteps, "warmup_steps", ao.WarmupSteps, "alpha_lr", fmt32(ao.LR),
 		"scale", strconv.FormatFloat(ao.Scale, 'g', 4, 64), "penalty", fmt32(ao.Penalty), "penalty_on", ao.PenaltyOn)
+	mixing := GumbelSoftmax
+	if cfg.Search.Softmax {
+		mixing = Softmax
+	}
 	init := InitNormal
 	if cfg.Search.KaimingInit {
 		init = InitKaimingUniform
@@ -98,7 +109,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 		ac, err := NewAggConv(AggConvConfig{
 			Name: spec.Name, Dims: spec.Dims, In: spec.In, Out: spec.Out,
 			Kernels: cfg.Kernels, Dilations: cfg.Dilations, Stride: spec.Stride,
-			Depthwise: depthwise, Strategy: Fourier, Mixing: GumbelSoftmax, Init: init,
+			Depthwise: depthwise, Strategy: Fourier, Mixing: mixing, Init: init,
 			Seed: nn.DeriveSeed(cfg.Seed, spec.Name), Backend: be,
 		})
 		if err != nil {
@@ -343,7 +354,7 @@ func hpo(ctx context.Context, cfg Config, arch *Architecture, label string) (*HP
 			for _, wd := range b.WeightDecays {
 				for _, mo := range b.Momentums {
 					c := HParams{LR: lr, Dropout: dr, WeightDecay: wd, Momentum: mo}
-					r, err := fit(ctx, cfg, arch, c, b.HPOEpochs, b.HPOFraction, false, "hpo", "")
+					r, err := runFit(ctx, cfg, "hpo", label, arch, c, b.HPOEpochs, b.HPOFraction, false, "hpo", "")
 					if err != nil {
 						return nil, err
 					}
@@ -379,7 +390,7 @@ func Retrain(ctx context.Context, cfg Config, arch *Architecture, hp HParams, la
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	return fit(ctx, cfg, arch, hp, cfg.Budget.RetrainEpochs, 1, true, label, label+".ckpt")
+	return runFit(ctx, cfg, "retrain", label, arch, hp, cfg.Budget.RetrainEpochs, 1, true, label, label+".ckpt")
 }
 
 // Evaluate scores a run's saved weights on the test split.

@@ -58,7 +58,7 @@ func TestCLIHelpAndLists(t *testing.T) {
 		{[]string{"help"}, []string{"dash run", "dash bench", "dash devices", "--resume", "Examples"}},
 		{[]string{"data", "list"}, []string{"mnist", "mnist-perm", "mnist-2d", "fashion-2d", "darcy"}},
 		{[]string{"devices"}, []string{"A run would use: cpu"}},
-		{[]string{"run", "--help"}, []string{"-task", "-data", "-device", "-kernels", "-dilations", "-budget", "-seed", "-out", "-resume"}},
+		{[]string{"run", "--help"}, []string{"-task", "-data", "-device", "-kernels", "-dilations", "-budget", "-seed", "-out", "-resume", "-random", "-seeds", "-backbone", "-alpha-warmup"}},
 		{[]string{"bench", "--help"}, []string{"-json", "-device"}},
 	}
 	for _, c := range cases {
@@ -87,6 +87,8 @@ func TestCLIBadInputNamesTheProblem(t *testing.T) {
 		{[]string{"run", "--device", "tpu"}, "tpu"},
 		{[]string{"run", "--data", filepath.Join(dir, "missing.npz")}, "missing.npz"},
 		{[]string{"hpo"}, "--out"},
+		{[]string{"run", "--seeds", "0"}, "--seeds"},
+		{[]string{"run", "--backbone", "vgg"}, "vgg"},
 		{[]string{"frobnicate"}, "frobnicate"},
 	}
 	for _, c := range cases {
@@ -138,8 +140,13 @@ func TestCLIRunOnUsersFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dash run --data: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "test accuracy: DASH") {
-		t.Fatalf("no summary in output:\n%s", out)
+	for _, w := range []string{"test accuracy: DASH", "random-1", "beat", "α:"} {
+		if !strings.Contains(out, w) {
+			t.Fatalf("summary lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "0000000") {
+		t.Errorf("output prints a widened float32:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run", "report.md")); err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ type runFlags struct {
 	resume                                bool
 	classes                               int
 	random, seeds                         int
-	backbone                              string
+	backbone, retrainBackbone             string
 	search                                dash.SearchOptions
 }
 
@@ -101,10 +101,12 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.IntVar(&f.random, "random", -1, "random architectures (uniform (k, d) per layer) trained as controls, each with its own hyperparameter stage (default: the budget's)")
 	fs.IntVar(&f.seeds, "seeds", 1, "repeat search and retraining over seeds --seed … --seed+N-1 (runs in <out>/seed-<s>, summary.md over them)")
 	fs.StringVar(&f.backbone, "backbone", "", "backbone instead of the task's: "+strings.Join(nn.BackboneNames(), ", "))
+	fs.StringVar(&f.retrainBackbone, "retrain-backbone", "", "backbone for the discrete networks only (hyperparameters, retraining, eval), e.g. resnet1d-causal (default: the searched one)")
 	fs.Float64Var(&f.search.Warmup, "alpha-warmup", 0, "share of the search steps that train only the weights before α moves (default 0.25; negative: none)")
 	fs.Float64Var(&f.search.LRScale, "alpha-lr-scale", 0, "extra factor on the step-scaled α learning rate (default 1)")
 	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default 1e-5, the reference's; negative: none)")
 	fs.BoolVar(&f.search.NoScale, "alpha-no-scale", false, "keep the reference's α learning rate whatever the number of search steps")
+	fs.BoolVar(&f.search.Softmax, "alpha-softmax", false, "mix the candidates with softmax(α) instead of Gumbel-softmax samples during the search")
 	fs.BoolVar(&f.search.KaimingInit, "kaiming-init", false, "initialise the searched candidate kernels Kaiming-uniform instead of the reference's N(0, 0.01)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: dash %s [flags]\n\nExamples:\n  dash %s --task mnist\n  dash %s --data ./mine.npz --kernels 3,5,7 --dilations 1,2,4\n\nFlags:\n", cmd, cmd, cmd)
@@ -198,6 +200,12 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		t := *task
 		t.Backbone = f.backbone
 		task = &t
+	}
+	if f.retrainBackbone != "" {
+		if !slices.Contains(nn.BackboneNames(), f.retrainBackbone) {
+			return fmt.Errorf("--retrain-backbone %q: unknown (known: %s)", f.retrainBackbone, strings.Join(nn.BackboneNames(), ", "))
+		}
+		budget.RetrainBackbone = f.retrainBackbone
 	}
 	if f.out == "" {
 		switch {

@@ -295,7 +295,12 @@ func (m *Model) InputShape() []int { return slices.Clone(m.Spec.InShape) }
 
 // OutputShape is the per-sample output shape: [classes], [labels] or the
 // dense field's [C,H,W] / [C,L].
-func (m *Model) OutputShape() []int { return m.net.OutputShape() }
+func (m *Model) OutputShape() []int {
+	if m.net == nil {
+		return nil
+	}
+	return m.net.OutputShape()
+}
 
 // Array is a float32 array in C order; Shape[0] is the sample axis.
 type Array struct {

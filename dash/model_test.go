@@ -367,3 +367,25 @@ func TestPredictVulkanMatchesCPU(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPredict measures Predict (normalisation, batched forward
+// passes, softmax) on 256 samples of the tiny 1-D run.
+func BenchmarkPredict(b *testing.B) {
+	r := tiny(b, "resnet1d")
+	be := cpu.New()
+	defer be.Close()
+	m, err := dash.Load(r.Dir, be)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	n := 256
+	x := dash.Array{Shape: append([]int{n}, m.InputShape()...), Data: tinyrun.Data(5, n, m.InputShape())}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.Predict(x); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+}

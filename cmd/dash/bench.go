@@ -35,6 +35,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	list := fs.Bool("list", false, "train sweep: list the cases and exit")
 	fresh := fs.Bool("fresh", true, "train sweep: run every case in a fresh process, so its peak memory is its own")
 	torchFile := fs.String("torch", "", "train sweep: JSON lines of bench/torch/train.py to compare with (adds PyTorch and ratio columns)")
+	torchScript := fs.String("torch-script", "", "train sweep: run this bench/torch/train.py right after each of our cases (same sitting, case by case) and compare")
+	python := fs.String("python", "/usr/bin/python3", "train sweep: the Python with PyTorch that runs --torch-script")
 	fs.IntVar(&tcfg.Warmup, "warmup", 2, "train sweep: untimed steps per case")
 	fs.Float64Var(&tcfg.MinSeconds, "min-seconds", 3, "train sweep: time at least this long per case (and at least --reps steps)")
 	fs.Usage = func() {
@@ -58,7 +60,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *cases != "" {
 			tcfg.Cases = strings.Split(*cases, ",")
 		}
-		return benchTrain(ctx, *device, tcfg, *list, *fresh, *asJSON, *torchFile, stdout, stderr)
+		return benchTrain(ctx, *device, tcfg, trainOpts{list: *list, fresh: *fresh, asJSON: *asJSON, torchFile: *torchFile, torchScript: *torchScript, python: *python}, stdout, stderr)
 	}
 	if *strategies != "" {
 		for _, s := range strings.Split(*strategies, ",") {

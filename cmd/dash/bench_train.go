@@ -16,8 +16,16 @@ import (
 	"github.com/dash-go/dash/dash"
 )
 
+// trainOpts are the train sweep's command-line options.
+type trainOpts struct {
+	list, fresh, asJSON    bool
+	torchFile, torchScript string
+	python                 string
+}
+
 // benchTrain runs the whole-training-step sweep (dash bench --sweeps train).
-func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, list, fresh, asJSON bool, torchFile string, stdout, stderr io.Writer) error {
+func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, o trainOpts, stdout, stderr io.Writer) error {
+	list, fresh, asJSON, torchFile := o.list, o.fresh, o.asJSON, o.torchFile
 	cases, err := dash.SelectTrainCases(cfg.Cases)
 	if err != nil {
 		return fmt.Errorf("--cases: %w", err)
@@ -66,6 +74,22 @@ func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, l
 				return fmt.Errorf("train bench case %s: reading its result: %w", c.Name, err)
 			}
 			emit(r)
+			if o.torchScript != "" {
+				t, err := runTorchCase(ctx, o, cfg, c.Name, stderr)
+				if err != nil {
+					return err
+				}
+				if torch == nil {
+					torch = map[string]map[string]any{}
+				}
+				torch[c.Name] = t
+				if asJSON {
+					_ = json.NewEncoder(stdout).Encode(t)
+				} else {
+					tsps, _ := t["samples_per_sec"].(float64)
+					fmt.Fprintf(stderr, "  %-40s %9.1f samples/s (PyTorch)\n", c.Name, tsps)
+				}
+			}
 		}
 	} else {
 		be, reason, err := openBackend(device)
@@ -82,6 +106,24 @@ func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, l
 		return nil
 	}
 	return writeTrainTable(stdout, results, torch)
+}
+
+// runTorchCase runs one case of bench/torch/train.py (in its own process)
+// and returns its JSON result.
+func runTorchCase(ctx context.Context, o trainOpts, cfg dash.TrainBenchConfig, name string, stderr io.Writer) (map[string]any, error) {
+	cmd := exec.CommandContext(ctx, o.python, o.torchScript, "--fresh", "0", "--json", "--cases", "="+name,
+		"--reps", strconv.Itoa(cfg.Reps), "--warmup", strconv.Itoa(cfg.Warmup), "--min-seconds", strconv.FormatFloat(cfg.MinSeconds, 'g', -1, 64))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("--torch-script %s, case %s: %w", o.torchScript, name, err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		return nil, fmt.Errorf("--torch-script %s, case %s: reading its result: %w", o.torchScript, name, err)
+	}
+	return m, nil
 }
 
 // readTorchResults reads bench/torch/train.py's JSON lines by case name.

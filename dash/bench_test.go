@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -222,4 +223,96 @@ func TestBenchCriteria(t *testing.T) {
 	t.Logf("mixed-results / fourier at |K|=|D|=5: %s", ratio("mixed-results |K|=|D|=5", "fourier |K|=|D|=5"))
 	t.Logf("fourier growth |K||D| 1 → 49:        %s", ratio("fourier |K|=|D|=7", "fourier |K|=|D|=1"))
 	t.Logf("mixed-results / fourier, K5xD4:       %s", ratio("mixed-results K5xD4 (torch case)", "fourier K5xD4 (torch case)"))
+}
+
+// TestTrainCases checks the whole-step benchmark's case table: the
+// pipeline's budgets give each case's width and batch, names are unique,
+// and bench/torch/train.py lists exactly the same cases (when PyTorch is
+// installed: the script needs it).
+func TestTrainCases(t *testing.T) {
+	cs := TrainCases()
+	names := map[string]bool{}
+	for _, c := range cs {
+		if names[c.Name] {
+			t.Errorf("duplicate case %s", c.Name)
+		}
+		names[c.Name] = true
+		if c.Batch <= 0 || c.Width <= 0 || len(c.InShape) == 0 || c.Outputs <= 0 {
+			t.Errorf("bad case %+v", c)
+		}
+		if c.Kernels == "searched" && len(c.Layers) == 0 {
+			t.Errorf("%s: searched case without layers", c.Name)
+		}
+	}
+	for _, want := range []string{"resnet1d-demo-default-w8-b128", "resnet1d-paper-default-w16-b256", "wrn-demo-default-w1-b32",
+		"wrn-paper-default-w4-b64", "wrn-dense-demo-default-w1-b10", "resnet1d-demo-search-w8-b128", "tcn-default-default-w100-b32"} {
+		if !names[want] {
+			t.Errorf("no case %s", want)
+		}
+	}
+	if _, err := SelectTrainCases([]string{"nonesuch"}); err == nil || !strings.Contains(err.Error(), "nonesuch") {
+		t.Errorf("unmatched pattern: %v", err)
+	}
+	if got, err := SelectTrainCases([]string{"=wrn-demo-default-w1-b32"}); err != nil || len(got) != 1 {
+		t.Errorf("exact selection: %v %v", got, err)
+	}
+	py := "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		t.Skipf("no %s to list bench/torch/train.py's cases", py)
+	}
+	cmd := exec.Command(py, "-c", "import torch")
+	if cmd.Run() != nil {
+		t.Skip("PyTorch is not installed: bench/torch/train.py cannot run here")
+	}
+	out, err := exec.Command(py, filepath.Join("..", "bench", "torch", "train.py"), "--list").Output()
+	if err != nil {
+		t.Fatalf("bench/torch/train.py --list: %v", err)
+	}
+	var pyNames []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pyNames = append(pyNames, strings.TrimSpace(l))
+	}
+	var goNames []string
+	for _, c := range cs {
+		goNames = append(goNames, c.Name)
+	}
+	if !slices.Equal(pyNames, goNames) {
+		t.Errorf("case tables differ:\n Go:     %v\n Python: %v", goNames, pyNames)
+	}
+}
+
+// TestTrainStepper runs whole training steps of small cases (a backbone
+// with default and searched kernels, and a search step) and checks that
+// the parameters move and the peak memory is reported.
+func TestTrainStepper(t *testing.T) {
+	be := cpu.New()
+	for _, name := range []string{"=wrn-demo-default-w1-b32", "=wrn-demo-searched-w1-b32", "=resnet1d-demo-search-w8-b128"} {
+		cs, err := SelectTrainCases([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cs[0]
+		if c.Kernels == "search" { // keep the test quick: a narrower, smaller batch
+			c.Batch, c.Width = 8, 2
+		}
+		s, err := NewTrainStepper(be, c, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p := s.Model.Params()[0]
+		before := p.Value.Float32s()
+		for range 2 {
+			if err := s.Step(); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		after := p.Value.Float32s()
+		if slices.Equal(before, after) {
+			t.Errorf("%s: the first parameter did not change", name)
+		}
+		s.Release()
+	}
+	if PeakRSSMiB() <= 0 {
+		t.Error("no peak resident memory")
+	}
 }

@@ -32,6 +32,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -234,6 +235,36 @@ func Decode(data []byte) (*File, error) {
 			return nil, fmt.Errorf("checkpoint: zstd: %w", err)
 		}
 	}
+	f, err := decodePlain(data)
+	if err != nil && !errors.Is(err, ErrChecksum) && rawChecksumMismatch(data) {
+		// a damaged file fails some structural check first; say what it is
+		return nil, fmt.Errorf("%w (%w: the file's checksum does not match its content)", err, ErrChecksum)
+	}
+	return f, err
+}
+
+var rawChecksumRE = regexp.MustCompile(`"` + regexp.QuoteMeta(ChecksumKey) + `":"([0-9a-f]{64})"`)
+
+// rawChecksumMismatch reports whether data carries a checksum entry (found
+// by a byte search, whatever the rest of the header) that its content does
+// not match.
+func rawChecksumMismatch(data []byte) bool {
+	if len(data) < 8 {
+		return false
+	}
+	hl := binary.LittleEndian.Uint64(data)
+	if hl > uint64(len(data)-8) {
+		hl = uint64(len(data) - 8)
+	}
+	m := rawChecksumRE.FindSubmatch(data[8 : 8+hl])
+	if m == nil {
+		return false
+	}
+	return verifyChecksum(data, hl, string(m[1])) != nil
+}
+
+// decodePlain parses an uncompressed checkpoint.
+func decodePlain(data []byte) (*File, error) {
 	if len(data) < 8 {
 		return nil, fmt.Errorf("checkpoint: %d bytes, too short for a safetensors header", len(data))
 	}

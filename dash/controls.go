@@ -73,7 +73,7 @@ func proxyScore(ctx context.Context, cfg Config, arch *Architecture, hp *HParams
 	}
 	c := cfg
 	c.Budget.Width = cfg.Budget.SearchWidth
-	r, err := fit(ctx, c, arch, *hp, c.Budget.HPOEpochs, c.Budget.HPOFraction, false, "proxy-"+label, "")
+	r, err := runFit(ctx, c, "proxy", label, arch, *hp, c.Budget.HPOEpochs, c.Budget.HPOFraction, false, "proxy-"+label, "")
 	if err != nil {
 		return 0, err
 	}

@@ -30,6 +30,7 @@ Usage:
   dash predict  [flags]     apply a run's retrained network to new inputs (--out RUN --data new.npz [--to preds.npy])
   dash export   [flags]     write a run's retrained network as ONNX (--out RUN --onnx model.onnx)
   dash bench    [flags]     DASH speed benchmark: the three aggregated-conv strategies
+  dash worker   --nats URL  pull a distributed run's trials and train them (dash run --nats URL | --workers N)
   dash devices              list Vulkan devices and the backend a run would use
   dash data list            list built-in tasks and whether their data is present
   dash data darcy [flags]   pre-generate the Darcy flow dataset
@@ -84,6 +85,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	case "run", "search", "hpo", "retrain", "eval":
 		return cmdRun(ctx, args[0], args[1:], stdout, stderr, logger)
+	case "worker":
+		return cmdWorker(ctx, args[1:], stdout, stderr, logger) // worker.go
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "devices":

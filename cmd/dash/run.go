@@ -81,6 +81,7 @@ type runFlags struct {
 	random, seeds                         int
 	backbone, retrainBackbone             string
 	search                                dash.SearchOptions
+	nats                                  *natsFlags // worker.go
 }
 
 func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, error) {
@@ -107,6 +108,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default 1e-5, the reference's; negative: none)")
 	fs.BoolVar(&f.search.NoScale, "alpha-no-scale", false, "keep the reference's α learning rate whatever the number of search steps")
 	fs.BoolVar(&f.search.Softmax, "alpha-softmax", false, "mix the candidates with softmax(α) instead of Gumbel-softmax samples during the search")
+	f.nats = addNATSFlags(fs) // worker.go: --nats, --workers, credentials and TLS
 	fs.BoolVar(&f.search.KaimingInit, "kaiming-init", false, "initialise the searched candidate kernels Kaiming-uniform instead of the reference's N(0, 0.01)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: dash %s [flags]\n\nExamples:\n  dash %s --task mnist\n  dash %s --data ./mine.npz --kernels 3,5,7 --dilations 1,2,4\n\nFlags:\n", cmd, cmd, cmd)
@@ -225,6 +227,11 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if done, err := prepareRunDir(cmd, &cfg, stdout, logger); err != nil || done { // guard.go
 		return err
 	}
+	stopNATS, err := f.nats.attach(ctx, cmd, f, &cfg, stderr, logger) // worker.go: trials on workers
+	if err != nil {
+		return err
+	}
+	defer stopNATS()
 	logger.Info("task", "name", task.Name, "input", fmt.Sprint(task.InShape), "train", split.Train.N, "val", split.Val.N, "test", split.Test.N, "budget", budget.Name, "out", f.out)
 	switch cmd {
 	case "run":

@@ -62,6 +62,28 @@ func BiasAct(x, bias *Var, relu bool) *Var {
 		inputs = append(inputs, bias)
 	}
 	y := tensor.BiasAct(x.Value, bv, relu)
+	return biasActOp(x, bias, y, relu, inputs)
+}
+
+// BiasActInPlace is BiasAct writing its result over x's value, for an x
+// that no other op reads and whose own backward does not read its value (a
+// convolution's raw output): it saves a buffer and a pass over memory.
+// Other x fall back to BiasAct.
+func BiasActInPlace(x, bias *Var, relu bool) *Var {
+	if x.leaf || !x.Value.IsContiguous() || x.Value.Offset() != 0 {
+		return BiasAct(x, bias, relu)
+	}
+	var bv *tensor.Tensor
+	inputs := []*Var{x}
+	if bias != nil {
+		bv = bias.Value
+		inputs = append(inputs, bias)
+	}
+	y := tensor.BiasActInPlace(x.Value, bv, relu)
+	return biasActOp(x, bias, y, relu, inputs)
+}
+
+func biasActOp(x, bias *Var, y *tensor.Tensor, relu bool, inputs []*Var) *Var {
 	return NewOp(y, inputs, func(g *tensor.Tensor) []*tensor.Tensor {
 		wantB := bias != nil && bias.requires
 		// without ReLU, dx = g: the gradient passes through

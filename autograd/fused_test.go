@@ -127,3 +127,44 @@ func TestBatchNormActMatchesComposition(t *testing.T) {
 		}
 	}
 }
+
+// TestBiasActInPlace checks the in-place bias+ReLU against the out-of-place
+// one after a convolution (whose backward does not read its output): same
+// values and gradients, and the convolution's buffer is reused.
+func TestBiasActInPlace(t *testing.T) {
+	x, w, b := rnd(1, 3, 4, 11), rnd(2, 5, 4, 3), rnd(3, 5)
+	run := func(inPlace bool) ([]float32, [][]float32, bool) {
+		xv, wv, bv := autograd.Leaf(x.Clone(), true), autograd.Param("w", w.Clone()), autograd.Param("b", b.Clone())
+		c := autograd.Conv1d(xv, wv, tensor.ConvOptions{Padding: tensor.PadSame})
+		var y *autograd.Var
+		if inPlace {
+			y = autograd.BiasActInPlace(c, bv, true)
+		} else {
+			y = autograd.BiasAct(c, bv, true)
+		}
+		same := y.Value == c.Value
+		loss := autograd.Sum(autograd.Mul(y, autograd.Const(rnd(4, 3, 5, 11))), false)
+		autograd.Backward(loss)
+		out := y.Value.Float32s()
+		gs := [][]float32{xv.Grad.Float32s(), wv.Grad.Float32s(), bv.Grad.Float32s()}
+		autograd.Release(loss)
+		return out, gs, same
+	}
+	a, ga, sameA := run(true)
+	u, gu, sameU := run(false)
+	if !sameA || sameU {
+		t.Fatalf("in place reused the buffer: %v; out of place: %v", sameA, sameU)
+	}
+	for i := range a {
+		if a[i] != u[i] {
+			t.Fatalf("y[%d] = %v in place, %v out of place", i, a[i], u[i])
+		}
+	}
+	for k := range ga {
+		for i := range ga[k] {
+			if math.Abs(float64(ga[k][i]-gu[k][i])) > 1e-5 {
+				t.Fatalf("gradient %d[%d] = %v in place, %v out of place", k, i, ga[k][i], gu[k][i])
+			}
+		}
+	}
+}

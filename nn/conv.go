@@ -189,7 +189,7 @@ func (c *Conv) Forward(x *autograd.Var) *autograd.Var {
 	switch {
 	case c.Bias == nil:
 	case fuseOps:
-		y = autograd.BiasAct(y, c.Bias, false)
+		y = autograd.BiasActInPlace(y, c.Bias, false)
 	default:
 		y = autograd.Add(y, autograd.Reshape(c.Bias, channelShape(y.Value.Rank(), c.Spec.Out)...))
 	}

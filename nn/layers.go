@@ -191,7 +191,7 @@ func convBN(conv Layer, bn *BatchNorm, x *autograd.Var, relu bool) *autograd.Var
 // bias with the ReLU into one kernel.
 func convAct(conv Layer, x *autograd.Var, relu bool) *autograd.Var {
 	if c, ok := conv.(*Conv); ok && c.Bias != nil && fuseOps {
-		return autograd.BiasAct(c.forwardNoBias(x), c.Bias, relu)
+		return autograd.BiasActInPlace(c.forwardNoBias(x), c.Bias, relu)
 	}
 	y := conv.Forward(x)
 	if relu {

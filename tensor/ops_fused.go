@@ -157,6 +157,26 @@ func BiasAct(x, bias *Tensor, relu bool) *Tensor {
 	return y
 }
 
+// BiasActInPlace overwrites x [N, C, ...] (contiguous at offset 0) with
+// act(x + bias) and returns it: for a value nobody else reads (a
+// convolution's raw output).
+func BiasActInPlace(x, bias *Tensor, relu bool) *Tensor {
+	const op = "BiasActInPlace"
+	wantFloat(op, x)
+	n, c, s := bnDims(op, x)
+	wantC(op, "bias", bias, c)
+	if !x.IsContiguous() || x.offset != 0 {
+		panic(fmt.Sprintf("tensor.%s: input %v must be contiguous at offset 0", op, x.shape))
+	}
+	if x.Numel() == 0 {
+		return x
+	}
+	var tmps []*Tensor
+	defer func() { releaseAll(tmps) }()
+	x.st.be.BiasAct(x.st.buf, x.st.buf, bufOf(bias, &tmps), n, c, s, relu)
+	return x
+}
+
 // BiasActBackward returns dx = dy·(y > 0 when relu) (when wantX) and
 // dbias = Σ_{n, spatial} dx [C] (when wantBias).
 func BiasActBackward(dy, y *Tensor, relu, wantX, wantBias bool) (dx, dbias *Tensor) {

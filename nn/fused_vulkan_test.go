@@ -34,6 +34,9 @@ func TestFusedStepDispatchesOnVulkan(t *testing.T) {
 		{"wrn", func(be tensor.Backend) (Backbone, error) {
 			return NewWRN(WRNConfig{Widen: 1, InChannels: 3, Height: 9, Width: 9, Outputs: 5, Backend: be, Seed: 1})
 		}, []int{3, 3, 9, 9}},
+		{"wrn-dense", func(be tensor.Backend) (Backbone, error) {
+			return NewWRN(WRNConfig{Depth: 10, Widen: 1, InChannels: 2, Height: 7, Width: 7, Outputs: 2, Dense: true, Backend: be, Seed: 2})
+		}, []int{2, 2, 7, 7}},
 		{"tcn", func(be tensor.Backend) (Backbone, error) {
 			return NewTCN(TCNConfig{InChannels: 2, Length: 23, Outputs: 3, Levels: 3, Channels: 5, Kernel: 3, Backend: be, Seed: 4})
 		}, []int{2, 2, 23}},

@@ -57,6 +57,20 @@ func (p *PointwiseLinear) Forward(x *autograd.Var) *autograd.Var {
 	if len(s) < 3 {
 		return p.Linear.Forward(x)
 	}
+	if fuseOps && len(s) <= 4 {
+		// a 1×1 convolution: no channels-last copies either way
+		ws := []int{p.Out, p.In, 1}
+		var y *autograd.Var
+		if len(s) == 3 {
+			y = autograd.Conv1d(x, autograd.Reshape(p.Weight, ws...), tensor.ConvOptions{})
+		} else {
+			y = autograd.Conv2d(x, autograd.Reshape(p.Weight, append(ws, 1)...), tensor.ConvOptions{})
+		}
+		if p.Bias != nil {
+			y = autograd.BiasActInPlace(y, p.Bias, false)
+		}
+		return y
+	}
 	r := len(s)
 	perm := []int{0}
 	for a := 2; a < r; a++ {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"weak"
 
 	"github.com/dash-go/dash/datasets"
 )
@@ -49,11 +50,13 @@ type Fingerprint struct {
 const fingerprintVersion = 1
 
 // dataHashes caches split digests: hashing tens of MB at every stage entry
-// would cost time for nothing.
-var dataHashes sync.Map // *datasets.Split → string
+// would cost time for nothing. Keys are weak so that the cache never keeps
+// a split's data alive.
+var dataHashes sync.Map // weak.Pointer[datasets.Split] → string
 
 func hashSplit(sp *datasets.Split) string {
-	if h, ok := dataHashes.Load(sp); ok {
+	key := weak.Make(sp)
+	if h, ok := dataHashes.Load(key); ok {
 		return h.(string)
 	}
 	h := sha256.New()
@@ -61,7 +64,7 @@ func hashSplit(sp *datasets.Split) string {
 		hashData(h, d)
 	}
 	s := hex.EncodeToString(h.Sum(nil))
-	dataHashes.Store(sp, s)
+	dataHashes.Store(key, s)
 	return s
 }
 

@@ -107,7 +107,7 @@ func TestResumeChecks(t *testing.T) {
 	}
 	cfg2 := toyConfig(t, be, ckpt)
 	cfg2.Seed = 12
-	if _, err := Resume(context.Background(), cfg2); err == nil || !strings.Contains(err.Error(), "was written with seed 11, this run has seed 12") {
+	if _, err := Resume(context.Background(), cfg2); err == nil || !strings.Contains(err.Error(), "was written with shuffle seed 11, this run has shuffle seed 12") {
 		t.Errorf("seed mismatch: %v", err)
 	}
 }

@@ -90,7 +90,7 @@ func (r *runner) load(path string) error {
 		return fmt.Errorf("train: resume: %s is not a training checkpoint (format %q, want %q)", path, m["format"], format)
 	}
 	if s := m["train.seed"]; s != strconv.FormatInt(cfg.Seed, 10) {
-		return fmt.Errorf("train: resume: %s was written with seed %s, this run has seed %d", path, s, cfg.Seed)
+		return fmt.Errorf("train: resume: %s was written with shuffle seed %s, this run has shuffle seed %d (derived from the run's --seed: resume with the same --seed, or delete the checkpoint)", path, s, cfg.Seed)
 	}
 	if err := nn.LoadModelState(cfg.Model, f); err != nil {
 		return fmt.Errorf("train: resume from %s: %w", path, err)

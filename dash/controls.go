@@ -360,6 +360,9 @@ func RunSeeds(ctx context.Context, cfg Config, n int) (*SeedSummary, error) {
 		return nil, err
 	}
 	sum := &SeedSummary{Task: cfg.Task.Name, Budget: cfg.Budget.Name, Random: cfg.Budget.Random}
+	if err := cfg.prefetchSearches(ctx, n); err != nil { // trials.go: no-op in this process
+		return nil, fmt.Errorf("search: %w", err)
+	}
 	for i := 0; i < n; i++ {
 		c := cfg
 		c.Seed = cfg.Seed + uint64(i)

@@ -179,3 +179,19 @@ func RunTrial(ctx context.Context, cfg Config, t *Trial) (*TrialResult, error) {
 // TrialCheckpoints are the files of a trial's directory that let it
 // continue after its process died, in the order they are written.
 var TrialCheckpoints = []string{"alpha_history.json", "search.ckpt", "trial.ckpt"}
+
+// prefetchSearches announces the searches of seeds cfg.Seed …
+// cfg.Seed+n-1 (RunSeeds) to cfg.Trials, so that they run in parallel
+// while the first seed's networks are trained.
+func (c *Config) prefetchSearches(ctx context.Context, n int) error {
+	if c.Trials == nil || n < 2 {
+		return nil
+	}
+	var ts []*Trial
+	for i := 0; i < n; i++ {
+		s := *c
+		s.Seed = c.Seed + uint64(i)
+		ts = append(ts, newTrial(s, "search", ""))
+	}
+	return c.Trials.Prefetch(ctx, *c, ts)
+}

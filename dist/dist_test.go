@@ -32,7 +32,7 @@ type fixture struct {
 	cfg  dash.Config
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	srv, err := StartEmbedded(filepath.Join(dir, "js"), 0)
@@ -68,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // writeNPZ writes a small learnable 3-class 1-D task.
-func writeNPZ(t *testing.T, dir string) string {
+func writeNPZ(t testing.TB, dir string) string {
 	t.Helper()
 	const n, l = 240, 64
 	x := make([]float64, n*l)
@@ -98,7 +98,7 @@ func writeNPZ(t *testing.T, dir string) string {
 	return path
 }
 
-func (f *fixture) worker(t *testing.T, id string) *Worker {
+func (f *fixture) worker(t testing.TB, id string) *Worker {
 	return &Worker{C: f.c, ID: id, Dir: t.TempDir(), Log: slog.New(slog.DiscardHandler),
 		NewBackend: func() (tensor.Backend, error) { return cpu.New(), nil },
 		Load: func(ctx context.Context, d DataSpec, path string) (*datasets.Task, *datasets.Split, error) {
@@ -113,7 +113,7 @@ func (f *fixture) coordinator() *Coordinator {
 
 // trial is the retraining of the searched network (default kernels here)
 // for the given epochs, as dash would describe it.
-func (f *fixture) trial(t *testing.T, epochs int) *dash.Trial {
+func (f *fixture) trial(t testing.TB, epochs int) *dash.Trial {
 	cfg := f.cfg
 	cfg.Budget.BatchSize = 32
 	return &dash.Trial{Stage: "retrain", Network: "dash", HP: dash.HParams{LR: 0.05, WeightDecay: 5e-4, Momentum: 0.9},

@@ -57,6 +57,8 @@ type Worker struct {
 	Done, Resumed, Skipped atomic.Int64
 	// checkpointed, if set, is called after a checkpoint upload (tests).
 	checkpointed func(id, name string)
+	// run replaces dash.RunTrial (the scheduling benchmark).
+	run func(context.Context, dash.Config, *dash.Trial) (*dash.TrialResult, error)
 }
 
 type loaded struct {
@@ -220,7 +222,11 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, be tensor.Backe
 	go func() { defer sw.Done(); w.syncCheckpoints(syncCtx, j.ID, dir, log) }()
 	t0 := time.Now()
 	cfg := dash.Config{Task: task, Split: split, Backend: be, OutDir: dir, Progress: w.Progress, Log: log}
-	res, err := dash.RunTrial(ctx, cfg, j.Trial)
+	run := w.run
+	if run == nil {
+		run = dash.RunTrial
+	}
+	res, err := run(ctx, cfg, j.Trial)
 	syncStop()
 	sw.Wait()
 	secs := time.Since(t0).Seconds()

@@ -137,10 +137,21 @@ func noSeconds(c []dash.EpochStat) []dash.EpochStat {
 	return out
 }
 
-// A worker that dies after a trial's first epoch leaves its checkpoint in
-// the object store; the worker that gets the trial next continues from it,
-// and the result (metrics, curve, weights) is the uninterrupted one.
+// A worker that dies after a trial's first epoch leaves that epoch's
+// checkpoint in the object store, one that is stopped (SIGTERM) mid-epoch
+// also the checkpoint written on the interrupt; the worker that gets the
+// trial next continues from it, and the result (metrics, curve, weights)
+// is the uninterrupted one.
 func TestWorkerResumesFromStoredCheckpoint(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		flush bool
+	}{{"died-after-epoch-1", false}, {"stopped-mid-epoch-2", true}} {
+		t.Run(c.name, func(t *testing.T) { testResume(t, c.flush) })
+	}
+}
+
+func testResume(t *testing.T, flush bool) {
 	f := newFixture(t)
 	tr := f.trial(t, 3)
 	ctx := context.Background()
@@ -162,6 +173,7 @@ func TestWorkerResumesFromStoredCheckpoint(t *testing.T) {
 	}
 	// the first worker "dies" once its first epoch's checkpoint is stored
 	w1 := f.worker(t, "w1")
+	w1.noFlush = !flush
 	ctx1, kill := context.WithCancel(ctx)
 	w1.checkpointed = func(id, name string) {
 		if name == "trial.ckpt" {

@@ -57,6 +57,9 @@ type Worker struct {
 	Done, Resumed, Skipped atomic.Int64
 	// checkpointed, if set, is called after a checkpoint upload (tests).
 	checkpointed func(id, name string)
+	// noFlush skips the checkpoint upload on a stop (tests: a worker that
+	// dies leaves only its per-epoch checkpoints).
+	noFlush bool
 	// run replaces dash.RunTrial (the scheduling benchmark).
 	run func(context.Context, dash.Config, *dash.Trial) (*dash.TrialResult, error)
 }
@@ -217,9 +220,10 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, be tensor.Backe
 	log.Info("training", "stage", j.Trial.Stage, "network", j.Trial.Network)
 
 	syncCtx, syncStop := context.WithCancel(ctx)
+	seen := map[string]time.Time{}
 	var sw sync.WaitGroup
 	sw.Add(1)
-	go func() { defer sw.Done(); w.syncCheckpoints(syncCtx, j.ID, dir, log) }()
+	go func() { defer sw.Done(); w.syncCheckpoints(syncCtx, j.ID, dir, seen, log) }()
 	t0 := time.Now()
 	cfg := dash.Config{Task: task, Split: split, Backend: be, OutDir: dir, Progress: w.Progress, Log: log}
 	run := w.run
@@ -233,6 +237,13 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, be tensor.Backe
 	rec := &Result{ID: j.ID, Worker: w.ID, Version: w.version(), Seconds: secs, Attempt: attempt}
 	if err != nil {
 		if ctx.Err() != nil {
+			// stopped (SIGTERM): store the checkpoint written on the
+			// interrupt, so that the next worker continues mid-epoch
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if !w.noFlush {
+				w.uploadChanged(uctx, j.ID, dir, seen, log)
+			}
+			cancel()
 			log.Info("stopped; trial handed back", "err", err)
 			_ = msg.Nak()
 			return nil
@@ -301,56 +312,60 @@ func (w *Worker) restore(ctx context.Context, id, dir string) (bool, error) {
 // change. The files are read newest-written first (the checkpoint, then
 // the α history written before it) and uploaded in the other order, so a
 // stored checkpoint never has a shorter α history than it needs.
-func (w *Worker) syncCheckpoints(ctx context.Context, id, dir string, log *slog.Logger) {
+func (w *Worker) syncCheckpoints(ctx context.Context, id, dir string, seen map[string]time.Time, log *slog.Logger) {
 	poll := w.Poll
 	if poll <= 0 {
 		poll = time.Second
 	}
-	seen := map[string]time.Time{}
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	names := dash.TrialCheckpoints
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		changed := false
-		for _, n := range names {
-			if st, err := os.Stat(filepath.Join(dir, n)); err == nil && !st.ModTime().Equal(seen[n]) {
-				changed = true
-			}
+		w.uploadChanged(ctx, id, dir, seen, log)
+	}
+}
+
+// uploadChanged uploads the checkpoint files changed since seen.
+func (w *Worker) uploadChanged(ctx context.Context, id, dir string, seen map[string]time.Time, log *slog.Logger) {
+	names := dash.TrialCheckpoints
+	changed := false
+	for _, n := range names {
+		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && !st.ModTime().Equal(seen[n]) {
+			changed = true
 		}
-		if !changed {
+	}
+	if !changed {
+		return
+	}
+	data := make([][]byte, len(names))
+	mod := make([]time.Time, len(names))
+	for i := len(names) - 1; i >= 0; i-- {
+		p := filepath.Join(dir, names[i])
+		st, err := os.Stat(p)
+		if err != nil {
 			continue
 		}
-		data := make([][]byte, len(names))
-		mod := make([]time.Time, len(names))
-		for i := len(names) - 1; i >= 0; i-- {
-			p := filepath.Join(dir, names[i])
-			st, err := os.Stat(p)
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				continue
-			}
-			data[i], mod[i] = b, st.ModTime()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
 		}
-		for i, n := range names {
-			if data[i] == nil {
-				continue
-			}
-			if _, err := w.C.Trials.PutBytes(context.WithoutCancel(ctx), ckptObject(id, n), data[i]); err != nil {
-				log.Warn("upload checkpoint", "file", n, "err", err)
-				break
-			}
-			seen[n] = mod[i]
-			if w.checkpointed != nil {
-				w.checkpointed(id, n)
-			}
+		data[i], mod[i] = b, st.ModTime()
+	}
+	for i, n := range names {
+		if data[i] == nil {
+			continue
+		}
+		if _, err := w.C.Trials.PutBytes(context.WithoutCancel(ctx), ckptObject(id, n), data[i]); err != nil {
+			log.Warn("upload checkpoint", "file", n, "err", err)
+			return
+		}
+		seen[n] = mod[i]
+		if w.checkpointed != nil {
+			w.checkpointed(id, n)
 		}
 	}
 }

@@ -282,3 +282,37 @@ func readStripped(t *testing.T, path string) any {
 	}
 	return strip(v)
 }
+
+// The command line's distributed-run errors name the problem.
+func TestCLIDistErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"worker-no-url", []string{"worker"}, []string{"--nats nats://host:4222"}},
+		{"worker-unreachable", []string{"worker", "--nats", "nats://127.0.0.1:1", "--device", "cpu"}, []string{"NATS server unreachable at nats://127.0.0.1:1", "-js"}},
+		{"run-unreachable", []string{"run", "--task", "mnist", "--budget", "smoke", "--device", "cpu", "--nats", "nats://127.0.0.1:1", "--out", "o"}, []string{"NATS server unreachable at nats://127.0.0.1:1"}},
+		{"worker-creds-missing", []string{"worker", "--nats", "nats://127.0.0.1:1", "--device", "cpu", "--nats-creds", "none.creds"}, []string{"--nats-creds", "none.creds"}},
+		{"search-nats", []string{"search", "--task", "mnist", "--budget", "smoke", "--device", "cpu", "--nats", "nats://127.0.0.1:1", "--out", "s"}, []string{"--nats and --workers are for 'dash run'"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := runDash(t, dir, c.args...)
+			if err == nil {
+				t.Fatalf("dash %v succeeded:\n%s", c.args, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "panic") {
+				t.Errorf("panic:\n%s", out)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o")); err == nil {
+		t.Error("a run that could not reach its server left a run directory")
+	}
+}

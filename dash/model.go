@@ -464,3 +464,44 @@ func (m *Model) postprocess(logits []float32, n int) (*Prediction, error) {
 	p.Values = vals
 	return p, nil
 }
+
+// InputScaleWarning compares the mean and spread of x with those of the
+// run's training inputs (the normaliser's statistics) and returns a
+// warning when they look like other units — e.g. 0–255 pixels given to a
+// run trained on [0, 1] — or "" when they are comparable. Predict works
+// either way; the warning is for the caller to show.
+func (m *Model) InputScaleWarning(x Array) string {
+	mean, std := m.Spec.Norm.XMean, m.Spec.Norm.XStd
+	var s, ss, vs float64
+	n := 0
+	for i := range mean {
+		if mean[i] == 0 && std[i] == 1 {
+			continue // constant elements, left as they are
+		}
+		s += float64(mean[i])
+		ss += float64(mean[i]) * float64(mean[i])
+		vs += float64(std[i]) * float64(std[i])
+		n++
+	}
+	if n == 0 || len(x.Data) == 0 {
+		return ""
+	}
+	mu := s / float64(n)
+	sigma := math.Sqrt(max(vs/float64(n)+ss/float64(n)-mu*mu, 0))
+	var xs, xss float64
+	for _, v := range x.Data {
+		xs += float64(v)
+		xss += float64(v) * float64(v)
+	}
+	k := float64(len(x.Data))
+	xmu := xs / k
+	xsigma := math.Sqrt(max(xss/k-xmu*xmu, 0))
+	if sigma == 0 {
+		return ""
+	}
+	if math.Abs(xmu-mu) > 4*sigma || xsigma > 10*sigma || xsigma < sigma/10 {
+		return fmt.Sprintf("the inputs (mean %.4g, standard deviation %.4g) look unlike the run's training inputs (mean %.4g, standard deviation %.4g): are they in the same units and layout?",
+			xmu, xsigma, mu, sigma)
+	}
+	return ""
+}

@@ -237,6 +237,28 @@ func TestPredictBadInput(t *testing.T) {
 	}
 }
 
+// TestInputScaleWarning: inputs in other units (×255) are flagged, inputs
+// like the training data are not.
+func TestInputScaleWarning(t *testing.T) {
+	for _, name := range []string{"resnet1d", "dense"} {
+		r := tiny(t, name)
+		be := cpu.New()
+		m := load(t, r.Dir, be)
+		x := dash.Array{Shape: append([]int{r.Split.Test.N}, m.InputShape()...), Data: r.RawTest}
+		if w := m.InputScaleWarning(x); w != "" {
+			t.Errorf("%s: warning for inputs like the training data: %s", name, w)
+		}
+		big := make([]float32, len(r.RawTest))
+		for i, v := range r.RawTest {
+			big[i] = 255 * v
+		}
+		if w := m.InputScaleWarning(dash.Array{Shape: x.Shape, Data: big}); !strings.Contains(w, "look unlike") {
+			t.Errorf("%s: no warning for inputs ×255: %q", name, w)
+		}
+		be.Close()
+	}
+}
+
 // copyRun copies the files of a run directory (not subdirectories).
 func copyRun(t *testing.T, src string) string {
 	t.Helper()

@@ -69,7 +69,11 @@ func cmdPredict(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	if *batch > 0 {
 		m.BatchSize = *batch
 	}
-	p, err := m.PredictContext(ctx, dash.Array{Shape: in.Shape, Data: in.X})
+	x := dash.Array{Shape: in.Shape, Data: in.X}
+	if w := m.InputScaleWarning(x); w != "" {
+		logger.Warn(w, "data", *data)
+	}
+	p, err := m.PredictContext(ctx, x)
 	if err != nil {
 		return fmt.Errorf("--data %s: %w", *data, err)
 	}

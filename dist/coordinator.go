@@ -90,16 +90,27 @@ func (co *Coordinator) publish(ctx context.Context, j *Job, body []byte) error {
 	if done {
 		return nil
 	}
-	if _, err := co.C.Results.Get(ctx, j.ID); err == nil {
-		co.Cached++
-		return nil
+	msgID := j.ID
+	if e, err := co.C.Results.Get(ctx, j.ID); err == nil {
+		r, derr := decodeResult(e.Value())
+		if derr == nil && r.Err == "" {
+			co.Cached++
+			return nil
+		}
+		// a failure stored by an earlier coordinator's run: try again
+		// (under a new message ID, past the stream's deduplication)
+		co.log().Warn("trial failed before; trying it again", "trial", j.ID, "err", errors.Join(derr, errorString(r)))
+		if err := co.C.Results.Delete(ctx, j.ID); err != nil {
+			return fmt.Errorf("result bucket: %w", err)
+		}
+		msgID = fmt.Sprintf("%s.retry.%d", j.ID, time.Now().UnixNano())
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("result bucket: %w", err)
 	}
 	msg := nats.NewMsg(subject(co.RunName))
 	msg.Data = body
 	msg.Header.Set(VersionHeader, Version)
-	msg.Header.Set(jetstream.MsgIDHeader, j.ID)
+	msg.Header.Set(jetstream.MsgIDHeader, msgID)
 	if _, err := co.C.JS.PublishMsg(ctx, msg); err != nil {
 		co.mu.Lock()
 		delete(co.published, j.ID)
@@ -109,6 +120,13 @@ func (co *Coordinator) publish(ctx context.Context, j *Job, body []byte) error {
 	co.Published++
 	co.log().Debug("published", "trial", j.ID)
 	return nil
+}
+
+func errorString(r *Result) error {
+	if r == nil || r.Err == "" {
+		return nil
+	}
+	return errors.New(r.Err)
 }
 
 // Prefetch publishes trials so that workers start on them.

@@ -292,14 +292,15 @@ func RunID(outDir string) string {
 
 // TrialID is the deterministic ID of a trial of a run: run, stage,
 // network, seed and a hash of everything else the trial is made of
-// (configuration, architecture, budget, data). The same trial published
+// (configuration, architecture, budget, data, Version). The same trial published
 // twice has the same ID, so it is trained and counted once.
 func TrialID(run string, t *dash.Trial) string {
 	b, err := json.Marshal(t)
 	if err != nil {
 		panic(fmt.Sprintf("dist: trial not serialisable: %v", err)) // a programming error: Trial is plain data
 	}
-	h := sha256.Sum256(b)
+	// the version too: another build's results are not this one's
+	h := sha256.Sum256(append([]byte(Version+"\n"), b...))
 	net := t.Network
 	if net == "" {
 		net = "all"

@@ -343,3 +343,39 @@ func TestUserDataChecksum(t *testing.T) {
 		t.Errorf("other data: got %v", err)
 	}
 }
+
+// A failure stored in the bucket is reported to the coordinator that
+// waited for it, and tried again by the next coordinator.
+func TestStoredFailureRetried(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr := f.trial(t, 1)
+	co := f.coordinator()
+	id := TrialID(co.RunName, tr)
+	b, err := encodeResult(&Result{ID: id, Err: "disk full", Worker: "w0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.Results.Put(ctx, id, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(f.cfg.OutDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// a coordinator that finds the failure while it waits reports it …
+	if r, err := co.wait(ctx, id); err != nil || r.Err != "disk full" {
+		t.Fatalf("wait on a stored failure: %+v, %v", r, err)
+	}
+	// … a new one tries the trial again
+	w := f.worker(t, "w")
+	stop := serve(w)
+	defer stop()
+	r, err := f.coordinator().Run(ctx, f.cfg, tr)
+	if err != nil {
+		t.Fatalf("retry of a stored failure: %v", err)
+	}
+	if r.Test.N == 0 || w.Done.Load() != 1 {
+		t.Errorf("retried trial: test on %d samples, %d trained; want a real result", r.Test.N, w.Done.Load())
+	}
+}

@@ -115,7 +115,10 @@ func TrainCases() []TrainCase {
 			q.Kernels, q.Width, q.KernelSet, q.Dilations = "search", swidth, task.Kernels, task.Dilations
 			for _, c := range []TrainCase{d, s, q} {
 				c.Name = fmt.Sprintf("%s-%s-%s-w%d-b%d", c.Backbone, c.Budget, c.Kernels, c.Width, c.Batch)
-				if !slices.ContainsFunc(out, func(o TrainCase) bool { return o.Name == c.Name }) {
+				// a paper case identical to the demo one (Darcy's search step) is listed once
+				if !slices.ContainsFunc(out, func(o TrainCase) bool {
+					return o.Backbone == c.Backbone && o.Kernels == c.Kernels && o.Width == c.Width && o.Batch == c.Batch
+				}) {
 					out = append(out, c)
 				}
 			}
@@ -146,8 +149,8 @@ type TrainResult struct {
 type TrainBenchConfig struct {
 	// Cases selects cases by name (substring match; all when empty).
 	Cases []string
-	// Warmup untimed steps (2) and at least Reps timed steps (5), more
-	// until MinSeconds (3 s) of timed steps have run.
+	// Warmup untimed steps (0: 2; negative: none) and at least Reps timed
+	// steps (5), more until MinSeconds (3 s) of timed steps have run.
 	Warmup, Reps int
 	MinSeconds   float64
 	Seed         uint64
@@ -187,7 +190,10 @@ func SelectTrainCases(patterns []string) ([]TrainCase, error) {
 // BenchTrain times whole training steps of the selected cases on be and
 // calls emit with each result.
 func BenchTrain(ctx context.Context, be tensor.Backend, cfg TrainBenchConfig, emit func(TrainResult)) error {
-	if cfg.Warmup <= 0 {
+	switch {
+	case cfg.Warmup < 0:
+		cfg.Warmup = 0
+	case cfg.Warmup == 0:
 		cfg.Warmup = 2
 	}
 	if cfg.Reps <= 0 {

@@ -39,7 +39,8 @@ def cases():
             c["layers"] = SEARCHED[bb]
         if kernels == "search":
             c["kernel_set"], c["dilation_set"] = kset, dset
-        if all(o["case"] != c["case"] for o in out):
+        # a paper case identical to the demo one (Darcy's search step) is listed once
+        if all((o["backbone"], o["kernels"], o["width"], o["batch"]) != (bb, kernels, width, batch) for o in out):
             out.append(c)
 
     # (backbone, shape, outputs, loss, K, D, [(budget, width, search width, batch)]) as dash.Budgets gives them

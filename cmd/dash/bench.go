@@ -57,6 +57,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("--sweeps: %q runs alone (whole training steps), not with %v", dash.SweepTrain, cfg.Sweeps)
 		}
 		tcfg.Reps = cfg.Reps
+		if tcfg.Warmup == 0 {
+			tcfg.Warmup = -1 // --warmup 0: none
+		}
 		if *cases != "" {
 			tcfg.Cases = strings.Split(*cases, ",")
 		}

@@ -58,7 +58,7 @@ func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, o
 		}
 		for _, c := range cases {
 			args := []string{"bench", "--sweeps", dash.SweepTrain, "--cases", "=" + c.Name, "--fresh=false", "--json",
-				"--reps", strconv.Itoa(cfg.Reps), "--warmup", strconv.Itoa(cfg.Warmup), "--min-seconds", strconv.FormatFloat(cfg.MinSeconds, 'g', -1, 64)}
+				"--reps", strconv.Itoa(cfg.Reps), "--warmup", strconv.Itoa(max(cfg.Warmup, 0)), "--min-seconds", strconv.FormatFloat(cfg.MinSeconds, 'g', -1, 64)}
 			if device != "" {
 				args = append(args, "--device", device)
 			}
@@ -112,7 +112,7 @@ func benchTrain(ctx context.Context, device string, cfg dash.TrainBenchConfig, o
 // and returns its JSON result.
 func runTorchCase(ctx context.Context, o trainOpts, cfg dash.TrainBenchConfig, name string, stderr io.Writer) (map[string]any, error) {
 	cmd := exec.CommandContext(ctx, o.python, o.torchScript, "--fresh", "0", "--json", "--cases", "="+name,
-		"--reps", strconv.Itoa(cfg.Reps), "--warmup", strconv.Itoa(cfg.Warmup), "--min-seconds", strconv.FormatFloat(cfg.MinSeconds, 'g', -1, 64))
+		"--reps", strconv.Itoa(cfg.Reps), "--warmup", strconv.Itoa(max(cfg.Warmup, 0)), "--min-seconds", strconv.FormatFloat(cfg.MinSeconds, 'g', -1, 64))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, stderr
 	if err := cmd.Run(); err != nil {

@@ -421,12 +421,13 @@ func TestAlphaScheduleScaling(t *testing.T) {
 		lr, scale float64
 		penaltyOn string
 	}{
-		{mnist, 4000, dash.SearchOptions{Warmup: -1}, 0, 0.05, 1, "receptive_field"},
-		{mnist, 8000, dash.SearchOptions{Warmup: -1}, 0, 0.05, 1, "receptive_field"}, // never below the reference
-		{mnist, 100, dash.SearchOptions{}, 25, 0.05 * 4000 / 75, 4000.0 / 75, "receptive_field"},
+		{mnist, 4000, dash.SearchOptions{Warmup: -1, LRScale: 1}, 0, 0.05, 1, "receptive_field"},
+		{mnist, 8000, dash.SearchOptions{Warmup: -1, LRScale: 1}, 0, 0.05, 1, "receptive_field"}, // never below the reference
+		{mnist, 100, dash.SearchOptions{LRScale: 1}, 25, 0.05 * 4000 / 75, 4000.0 / 75, "receptive_field"},
+		{mnist, 100, dash.SearchOptions{}, 25, dash.DefaultLRScale * 0.05 * 4000 / 75, dash.DefaultLRScale * 4000.0 / 75, "receptive_field"},
 		{mnist, 100, dash.SearchOptions{NoScale: true}, 25, 0.05, 1, "receptive_field"},
 		{mnist, 100, dash.SearchOptions{LRScale: 2, Warmup: 0.5}, 50, 0.05 * 2 * 4000 / 50, 2 * 4000.0 / 50, "receptive_field"},
-		{darcy, 400, dash.SearchOptions{}, 100, 5e-3 * 4000 / 300, 4000.0 / 300, "10k"},
+		{darcy, 400, dash.SearchOptions{LRScale: 1}, 100, 5e-3 * 4000 / 300, 4000.0 / 300, "10k"},
 	}
 	for _, c := range cases {
 		a, err := dash.ScaleAlpha(c.task, c.steps, c.o)
@@ -436,6 +437,13 @@ func TestAlphaScheduleScaling(t *testing.T) {
 		if a.WarmupSteps != c.warm || a.Steps != c.steps-c.warm || math.Abs(a.Scale-c.scale) > 1e-9 ||
 			math.Abs(float64(a.LR)-c.lr) > 1e-6*c.lr || a.PenaltyOn != c.penaltyOn || a.GradScale != 100 {
 			t.Errorf("%s, %d steps, %+v: got %+v; want warm-up %d, scale %v, lr %v, penalty on %s", c.task.Name, c.steps, c.o, a, c.warm, c.scale, c.lr, c.penaltyOn)
+		}
+		// α's total weight decay (lr·wd·steps) never exceeds the reference's 0.05·5e-4·4000
+		if tot := float64(a.LR) * float64(a.WeightDecay) * float64(a.Steps); tot > 0.1*1.0001*max(1, float64(a.Steps)/4000) {
+			t.Errorf("%s, %d steps, %+v: α's total weight decay %v exceeds the reference's 0.1", c.task.Name, c.steps, c.o, tot)
+		}
+		if (c.penaltyOn == "10k") != (a.Penalty == 1e-5) {
+			t.Errorf("%s: penalty %v on %s", c.task.Name, a.Penalty, a.PenaltyOn)
 		}
 		// the schedule: 0 in the warm-up, 1, then Gamma after 60% of the α steps
 		const spe = 10

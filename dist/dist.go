@@ -255,6 +255,7 @@ type Result struct {
 	Result  *dash.TrialResult
 	Err     string // a failure that would repeat anywhere (bad input)
 	Worker  string
+	Device  string // backend and CPU threads: results are bit-identical only across equal ones
 	Version string
 	Seconds float64 // training time on the worker
 	Attempt uint64  // delivery count of the message that produced it

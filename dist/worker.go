@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -234,7 +235,8 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, be tensor.Backe
 	syncStop()
 	sw.Wait()
 	secs := time.Since(t0).Seconds()
-	rec := &Result{ID: j.ID, Worker: w.ID, Version: w.version(), Seconds: secs, Attempt: attempt}
+	rec := &Result{ID: j.ID, Worker: w.ID, Version: w.version(), Seconds: secs, Attempt: attempt,
+		Device: fmt.Sprintf("%s, GOMAXPROCS %d", be.Name(), runtime.GOMAXPROCS(0))}
 	if err != nil {
 		if ctx.Err() != nil {
 			// stopped (SIGTERM): store the checkpoint written on the

@@ -55,11 +55,11 @@ type Budget struct {
 func Budgets(name string, task *datasets.Task) (Budget, error) {
 	switch name {
 	case "demo":
-		b := Budget{Name: "demo", TrainLimit: 8000, ValLimit: 2000, Width: 8, SearchWidth: 8, BatchSize: 128,
+		b := Budget{Name: "demo", TrainLimit: 6000, ValLimit: 1000, Width: 8, SearchWidth: 8, BatchSize: 128,
 			SearchEpochs: 3, SearchFraction: 0.5,
 			HPOEpochs: 1, HPOFraction: 1,
 			LRs: []float32{0.1, 0.01}, Dropouts: []float32{0}, WeightDecays: []float32{5e-4}, Momentums: []float32{0.9},
-			RetrainEpochs: 4, Milestones: []int{3}, Gamma: 0.2, Random: 4}
+			RetrainEpochs: 3, Milestones: []int{2}, Gamma: 0.2, Random: 4}
 		if task.Dims == 2 {
 			b.TrainLimit, b.ValLimit, b.Width, b.SearchWidth, b.BatchSize = 4000, 1000, 1, 1, 32
 			b.HPOFraction = 0.5

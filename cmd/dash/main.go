@@ -22,7 +22,9 @@ const usage = `dash: neural architecture search for CNN kernels and dilations (D
 
 Usage:
   dash                      run the whole pipeline on sequential MNIST (demo budget)
-  dash run      [flags]     search + hyperparameters + retrain + baseline, writes runs/<task>-<time>/
+  dash run      [flags]     search, then for the searched network, the default-kernel baseline and
+                            --random N random architectures: hyperparameters + retraining;
+                            report.md says whether the search beat chance; writes runs/<task>-<time>/
   dash search   [flags]     architecture search only (writes architecture.json)
   dash hpo      [flags]     hyperparameter stage on a run's searched architecture (--out RUN)
   dash retrain  [flags]     retrain a run's architecture with its hyperparameters (--out RUN)
@@ -40,6 +42,7 @@ Run 'dash <command> --help' for the flags of a command.
 Examples:
   go run ./cmd/dash
   go run ./cmd/dash run --task mnist-perm --seed 1
+  go run ./cmd/dash run --seeds 3 --random 4          # search vs random vs baseline over seeds 0, 1, 2
   go run ./cmd/dash run --task darcy --budget demo
   go run ./cmd/dash run --data ./mydata.npz --kernels 3,5,7 --dilations 1,2,4
   go run ./cmd/dash run --out runs/mnist-20261123-120000 --resume

@@ -122,7 +122,7 @@ func TestDistributedRun(t *testing.T) {
 	}
 	defer srv.Shutdown()
 	common := []string{"--task", "mnist", "--budget", "smoke", "--seed", "3", "--device", "cpu"}
-	natsArgs := []string{"--nats", srv.URL, "--nats-ack-wait", "2s"}
+	natsArgs := []string{"--nats", srv.URL, "--nats-ack-wait", "4s"}
 	local := startDash(t, "local run", dir, append([]string{"run", "--out", "local"}, common...)...)
 	if err := local.wait(10 * time.Minute); err != nil {
 		t.Fatalf("local run: %v\n%s", err, local.output())
@@ -295,6 +295,7 @@ func TestCLIDistErrors(t *testing.T) {
 		{"worker-unreachable", []string{"worker", "--nats", "nats://127.0.0.1:1", "--device", "cpu"}, []string{"NATS server unreachable at nats://127.0.0.1:1", "-js"}},
 		{"run-unreachable", []string{"run", "--task", "mnist", "--budget", "smoke", "--device", "cpu", "--nats", "nats://127.0.0.1:1", "--out", "o"}, []string{"NATS server unreachable at nats://127.0.0.1:1"}},
 		{"worker-creds-missing", []string{"worker", "--nats", "nats://127.0.0.1:1", "--device", "cpu", "--nats-creds", "none.creds"}, []string{"--nats-creds", "none.creds"}},
+		{"worker-devices-bad", []string{"run", "--task", "mnist", "--budget", "smoke", "--device", "cpu", "--workers", "1", "--worker-devices", "cpu,gpu7", "--out", "d"}, []string{"--worker-devices", "gpu7"}},
 		{"search-nats", []string{"search", "--task", "mnist", "--budget", "smoke", "--device", "cpu", "--nats", "nats://127.0.0.1:1", "--out", "s"}, []string{"--nats and --workers are for 'dash run'"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

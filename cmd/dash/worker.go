@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/dash-go/dash/datasets"
 	"github.com/dash-go/dash/dist"
 	"github.com/dash-go/dash/tensor"
+	"github.com/dash-go/dash/vk"
 )
 
 // natsFlags are the flags of a run spread over workers through NATS
@@ -26,6 +28,7 @@ type natsFlags struct {
 	url, creds, nkey, tlsCert, tlsKey, tlsCA string
 	ackWait                                  time.Duration
 	workers                                  int
+	workerDevices                            string
 }
 
 // addConnFlags adds the connection flags shared by 'dash run' and 'dash worker'.
@@ -43,6 +46,7 @@ func addNATSFlags(fs *flag.FlagSet) *natsFlags {
 	n := &natsFlags{}
 	fs.StringVar(&n.url, "nats", "", "spread the trials over workers through this NATS JetStream server, e.g. nats://host:4222 (start workers with 'dash worker --nats URL')")
 	fs.IntVar(&n.workers, "workers", 0, "start an embedded NATS server (unless --nats) and this many local worker processes (e.g. one per GPU)")
+	fs.StringVar(&n.workerDevices, "worker-devices", "", "with --workers: devices of the local workers in turn, e.g. vulkan:0,vulkan:1 (default: --device for all)")
 	addConnFlags(fs, n)
 	return n
 }
@@ -75,6 +79,16 @@ func (n *natsFlags) attach(ctx context.Context, cmd string, f *runFlags, cfg *da
 	}
 	if n.workers < 0 {
 		return nil, fmt.Errorf("--workers %d: want 0 or more", n.workers)
+	}
+	if n.workerDevices != "" && n.workers == 0 {
+		return nil, errors.New("--worker-devices goes with --workers N")
+	}
+	if n.workerDevices != "" {
+		for _, d := range strings.Split(n.workerDevices, ",") {
+			if _, _, err := vk.ParseDevice(strings.TrimSpace(d)); err != nil {
+				return nil, fmt.Errorf("--worker-devices: %w", err)
+			}
+		}
 	}
 	var stops []func()
 	stop := func() {
@@ -125,10 +139,22 @@ func (n *natsFlags) attach(ctx context.Context, cmd string, f *runFlags, cfg *da
 			return nil, err
 		}
 		stops = append(stops, func() { os.RemoveAll(wdir) })
+		var devs []string
+		if n.workerDevices != "" {
+			for _, d := range strings.Split(n.workerDevices, ",") {
+				if d = strings.TrimSpace(d); d != "" {
+					devs = append(devs, d)
+				}
+			}
+		}
 		for i := 1; i <= n.workers; i++ {
 			args := append([]string{"worker", "--dir", filepath.Join(wdir, strconv.Itoa(i)), "--id", "local-" + strconv.Itoa(i)}, n.args()...)
-			if f.device != "" {
-				args = append(args, "--device", f.device)
+			dev := f.device
+			if len(devs) > 0 {
+				dev = devs[(i-1)%len(devs)]
+			}
+			if dev != "" {
+				args = append(args, "--device", dev)
 			}
 			p := exec.Command(exe, args...)
 			p.Stdout, p.Stderr = stderr, stderr

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/dash-go/dash/dist"
+	"github.com/sbinet/npyio/npz"
+	"gonum.org/v1/gonum/mat"
 )
 
 // proc is a dash process whose stderr lines are kept and watched.
@@ -316,4 +318,50 @@ func TestCLIDistErrors(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "o")); err == nil {
 		t.Error("a run that could not reach its server left a run directory")
 	}
+}
+
+// dash run --workers 2 (embedded server, local worker processes) on a
+// user's file, which reaches the workers through the object store: the
+// same run directory as the local run.
+func TestCLIRunWorkersOnUsersFile(t *testing.T) {
+	dir := t.TempDir()
+	const n, l = 240, 64
+	x := make([]float64, n*l)
+	y := make([]int64, n)
+	for i := 0; i < n; i++ {
+		y[i] = int64(i % 3)
+		for j := 0; j < l; j++ {
+			x[i*l+j] = float64((j*(int(y[i])+1))%7)/7 + float64((i*31+j*17)%11)/50
+		}
+	}
+	path := filepath.Join(dir, "mine.npz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := npz.NewWriter(f)
+	if err := w.Write("X", mat.NewDense(n, l, x)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write("y", y); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	common := []string{"run", "--data", path, "--budget", "smoke", "--kernels", "3,5", "--dilations", "1,2", "--seed", "5", "--device", "cpu"}
+	if out, err := runDash(t, dir, append(common, "--out", "local")...); err != nil {
+		t.Fatalf("local run: %v\n%s", err, out)
+	}
+	out, err := runDash(t, dir, append(common, "--workers", "2", "--out", "workers")...)
+	if err != nil {
+		t.Fatalf("dash run --workers 2: %v\n%s", err, out)
+	}
+	for _, w := range []string{"embedded NATS server", "local workers", `msg="trial done"`, "worker=local-"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	compareRuns(t, filepath.Join(dir, "local"), filepath.Join(dir, "workers"))
 }

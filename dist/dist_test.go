@@ -379,3 +379,42 @@ func TestStoredFailureRetried(t *testing.T) {
 		t.Errorf("retried trial: test on %d samples, %d trained; want a real result", r.Test.N, w.Done.Load())
 	}
 }
+
+// A worker with --concurrency 2 trains two trials at once, each on its own
+// backend, with the results of one-at-a-time training.
+func TestWorkerConcurrency(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	a, b := f.trial(t, 1), f.trial(t, 1)
+	a.Label, a.Network, a.WithTest = "hpo", "baseline", false
+	*b = *a
+	b.HP.LR = 0.01
+	var want []*dash.TrialResult
+	for _, tr := range []*dash.Trial{a, b} {
+		cfg := f.cfg
+		cfg.OutDir = t.TempDir()
+		r, err := dash.RunTrial(ctx, cfg, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+	}
+	co := f.coordinator()
+	if err := co.Prefetch(ctx, f.cfg, []*dash.Trial{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	w := f.worker(t, "w")
+	w.Concurrency = 2
+	stop := serve(w)
+	defer stop()
+	for i, tr := range []*dash.Trial{a, b} {
+		got, err := co.Run(ctx, f.cfg, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.BestVal != want[i].BestVal || !reflect.DeepEqual(noSeconds(got.Curve), noSeconds(want[i].Curve)) {
+			t.Errorf("trial %d: got %v %+v, want %v %+v", i, got.BestVal, got.Curve, want[i].BestVal, want[i].Curve)
+		}
+	}
+}

@@ -39,7 +39,8 @@ for l in open(sys.argv[1]):
     if 'msg="trial stored"' in l and ".hpo." in l:
         end = max(end or 0, ts(l)); trials += 1
         train += float(re.search(r"seconds=(\S+)", l).group(1))
-print(f"{sys.argv[2]} worker(s):      HPO stage {end-start:6.2f} s for {trials} trials ({train:.2f} s of training in them), whole run {float(sys.argv[3]):6.1f} s")
+print(f"{sys.argv[2]} worker(s):      HPO stage {end-start:6.2f} s for {trials} trials ({train:.2f} s of training in them; "
+      f"(stage - training)/trials = {1000*(end-start-train)/trials:.0f} ms), whole run {float(sys.argv[3]):6.1f} s")
 PY
 done
 echo "load after: $(uptime)"

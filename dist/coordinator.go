@@ -175,7 +175,7 @@ func (co *Coordinator) Run(ctx context.Context, cfg dash.Config, t *dash.Trial) 
 			return nil, err
 		}
 	}
-	co.log().Info("trial done", "trial", j.ID, "worker", r.Worker, "train_seconds", fmt.Sprintf("%.1f", r.Seconds), "attempt", r.Attempt, "device", r.Device)
+	co.log().Info("trial done", "trial", j.ID, "worker", r.Worker, "train_seconds", fmt.Sprintf("%.3f", r.Seconds), "attempt", r.Attempt, "device", r.Device)
 	return r.Result, nil
 }
 

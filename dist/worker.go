@@ -283,7 +283,7 @@ func (w *Worker) process(ctx context.Context, msg jetstream.Msg, be tensor.Backe
 	for _, name := range dash.TrialCheckpoints {
 		_ = w.C.Trials.Delete(ctx, ckptObject(j.ID, name))
 	}
-	log.Info("trial stored", "seconds", fmt.Sprintf("%.1f", secs))
+	log.Info("trial stored", "seconds", fmt.Sprintf("%.3f", secs))
 	return nil
 }
 

@@ -418,3 +418,53 @@ func TestWorkerConcurrency(t *testing.T) {
 		}
 	}
 }
+
+// The search continues from its stored checkpoint and α history too: the
+// architecture, α history included, is the uninterrupted search's.
+func TestSearchResumesFromStoredCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr := f.trial(t, 1)
+	*tr = dash.Trial{Stage: "search", Budget: tr.Budget, Seed: tr.Seed, Kernels: tr.Kernels, Dilations: tr.Dilations, Data: tr.Data}
+	tr.Budget.SearchEpochs = 3
+	refCfg := f.cfg
+	refCfg.OutDir = t.TempDir()
+	ref, err := dash.RunTrial(ctx, refCfg, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := f.coordinator()
+	if err := co.Prefetch(ctx, f.cfg, []*dash.Trial{tr}); err != nil {
+		t.Fatal(err)
+	}
+	w1 := f.worker(t, "w1")
+	w1.noFlush = true
+	ctx1, kill := context.WithCancel(ctx)
+	w1.checkpointed = func(id, name string) {
+		if name == "search.ckpt" {
+			kill()
+		}
+	}
+	if err := w1.Serve(ctx1); err != nil {
+		t.Fatal(err)
+	}
+	if w1.Done.Load() != 0 {
+		t.Fatal("the first worker finished the search; it should have died after one epoch")
+	}
+	w2 := f.worker(t, "w2")
+	stop := serve(w2)
+	got, err := co.Run(ctx, f.cfg, tr)
+	if serr := stop(); serr != nil {
+		t.Error(serr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w2.Resumed.Load() != 1 {
+		t.Errorf("second worker resumed %d trials from a stored checkpoint, want 1", w2.Resumed.Load())
+	}
+	if len(got.Arch.History) != 3 || !reflect.DeepEqual(got.Arch, ref.Arch) {
+		t.Errorf("resumed search differs from the uninterrupted one (%d α-history epochs):\n got %+v\nwant %+v", len(got.Arch.History), got.Arch.Layers, ref.Arch.Layers)
+	}
+}

@@ -384,16 +384,58 @@ func RunSeeds(ctx context.Context, cfg Config, n int) (*SeedSummary, error) {
 	if n == 1 {
 		return sum, nil
 	}
-	if err := WriteJSON(filepath.Join(cfg.OutDir, "summary.json"), sum); err != nil {
-		return nil, err
-	}
-	if err := WriteSeedsPlot(filepath.Join(cfg.OutDir, "summary.png"), sum); err != nil {
-		cfg.Log.Warn("summary plot", "err", err)
-	}
-	if err := WriteFileAtomic(filepath.Join(cfg.OutDir, "summary.md"), []byte(sum.Markdown())); err != nil {
+	if err := sum.write(cfg.OutDir); err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// write writes summary.json, summary.md and summary.png to dir.
+func (s *SeedSummary) write(dir string) error {
+	if err := WriteJSON(filepath.Join(dir, "summary.json"), s); err != nil {
+		return err
+	}
+	if err := WriteSeedsPlot(filepath.Join(dir, "summary.png"), s); err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(s.Markdown()))
+}
+
+// Summarize aggregates finished runs in dir/seed-*/ (e.g. seeds run as
+// separate processes with --out dir/seed-<s>) into dir/summary.json,
+// summary.md and summary.png, without training anything.
+func Summarize(dir string) (*SeedSummary, error) {
+	dirs, _ := filepath.Glob(filepath.Join(dir, "seed-*"))
+	var ms []*Metrics
+	for _, d := range dirs {
+		m := &Metrics{}
+		if err := ReadJSON(filepath.Join(d, "metrics.json"), m); err != nil {
+			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		if m.Controls == nil {
+			return nil, fmt.Errorf("%s: the run has not finished (no controls in metrics.json); continue it with --resume", d)
+		}
+		ms = append(ms, m)
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("%s: no seed-*/metrics.json to summarise", dir)
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].Seed < ms[j].Seed })
+	sum := &SeedSummary{Task: ms[0].Task, Budget: ms[0].Budget}
+	for i, m := range ms {
+		if m.Task != sum.Task || m.Budget != sum.Budget {
+			return nil, fmt.Errorf("%s: task %s budget %s, but %s has task %s budget %s", dir, m.Task, m.Budget, dirs[0], sum.Task, sum.Budget)
+		}
+		secs := m.SearchSeconds
+		for _, nr := range m.Networks {
+			secs += nr.HPOSeconds + nr.Seconds
+		}
+		sum.Random = max(sum.Random, len(m.Controls.Random))
+		sum.Seeds = append(sum.Seeds, SeedRow{Seed: m.Seed, Dir: filepath.Join(dir, fmt.Sprintf("seed-%d", m.Seed)), Controls: m.Controls, Alpha: m.Alpha, Seconds: secs})
+		_ = i
+	}
+	sum.aggregate()
+	return sum, sum.write(dir)
 }
 
 func (s *SeedSummary) aggregate() {

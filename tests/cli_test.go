@@ -88,6 +88,8 @@ func TestCLIBadInputNamesTheProblem(t *testing.T) {
 		{[]string{"run", "--data", filepath.Join(dir, "missing.npz")}, "missing.npz"},
 		{[]string{"hpo"}, "--out"},
 		{[]string{"run", "--seeds", "0"}, "--seeds"},
+		{[]string{"summary"}, "--out"},
+		{[]string{"summary", "--out", dir}, "seed-*"},
 		{[]string{"run", "--backbone", "vgg"}, "vgg"},
 		{[]string{"frobnicate"}, "frobnicate"},
 	}

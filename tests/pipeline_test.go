@@ -255,6 +255,8 @@ func TestSearchFindsTheKnownDilation(t *testing.T) {
 // searched network ranks.
 func TestControlsSameBudgetAndProtocol(t *testing.T) {
 	cfg := smokeConfig(t, "mnist")
+	parent := cfg.OutDir
+	cfg.OutDir = filepath.Join(parent, "seed-3") // as 'dash run --seeds' lays it out
 	m, err := dash.Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -333,6 +335,19 @@ func TestControlsSameBudgetAndProtocol(t *testing.T) {
 	for _, f := range []string{"controls.png", "alpha.png", "curves.png"} {
 		if st, err := os.Stat(filepath.Join(cfg.OutDir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("run directory lacks %s", f)
+		}
+	}
+	// the multi-seed summary reads the finished seed directories
+	sum, err := dash.Summarize(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Seeds) != 1 || sum.Seeds[0].Seed != 3 || sum.Random != 2 || sum.Verdict == "" {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, f := range []string{"summary.md", "summary.json", "summary.png"} {
+		if st, err := os.Stat(filepath.Join(parent, f)); err != nil || st.Size() == 0 {
+			t.Errorf("summary lacks %s", f)
 		}
 	}
 	// random architectures depend on (seed, index) only

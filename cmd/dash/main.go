@@ -31,6 +31,7 @@ Usage:
   dash eval     [flags]     score a run's trained weights on the test split (--out RUN)
   dash predict  [flags]     apply a run's retrained network to new inputs (--out RUN --data new.npz [--to preds.npy])
   dash export   [flags]     write a run's retrained network as ONNX (--out RUN --onnx model.onnx)
+  dash summary  --out DIR   searched vs random vs baseline over DIR/seed-*/ (runs of several seeds)
   dash bench    [flags]     DASH speed benchmark: the three aggregated-conv strategies
   dash worker   --nats URL  pull a distributed run's trials and train them (dash run --nats URL | --workers N)
   dash devices              list Vulkan devices and the backend a run would use
@@ -90,6 +91,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return cmdRun(ctx, args[0], args[1:], stdout, stderr, logger)
 	case "worker":
 		return cmdWorker(ctx, args[1:], stdout, stderr, logger) // worker.go
+	case "summary":
+		return cmdSummary(args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "devices":

@@ -333,3 +333,25 @@ func printSummary(w io.Writer, dir string) error {
 		m.SearchSeconds, len(m.Networks), tot-m.SearchSeconds, tot, dir)
 	return nil
 }
+
+// cmdSummary aggregates finished runs in <out>/seed-*/.
+func cmdSummary(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dash summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "directory holding seed-*/ run directories (e.g. from 'dash run --seeds N')")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *out == "" {
+		return errors.New("dash summary: give the directory with --out")
+	}
+	sum, err := dash.Summarize(*out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\nwritten: %s\n", sum.Markdown(), filepath.Join(*out, "summary.md"))
+	return nil
+}

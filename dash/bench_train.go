@@ -140,6 +140,9 @@ type TrainResult struct {
 	// PeakRSSMiB is the process's peak resident memory (VmHWM) after the
 	// steps; meaningful per case when each case runs in a fresh process.
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	// CPUPerWall is the process's CPU time (user + system) over the wall
+	// time of the timed steps: 2 means both cores busy throughout.
+	CPUPerWall float64 `json:"cpu_per_wall"`
 	Device     string  `json:"device"`
 	Impl       string  `json:"impl"` // "dash"
 	Threads    int     `json:"threads"`
@@ -413,6 +416,7 @@ func benchTrainCase(ctx context.Context, be tensor.Backend, c TrainCase, cfg Tra
 	}
 	var times []float64
 	start := time.Now()
+	cpu0 := cpuSeconds()
 	for len(times) < cfg.Reps || time.Since(start).Seconds() < cfg.MinSeconds {
 		if err := ctx.Err(); err != nil {
 			return TrainResult{}, err
@@ -426,13 +430,14 @@ func benchTrainCase(ctx context.Context, be tensor.Backend, c TrainCase, cfg Tra
 			break
 		}
 	}
+	busy := (cpuSeconds() - cpu0) / time.Since(start).Seconds()
 	sort.Float64s(times)
 	med := times[len(times)/2]
 	if len(times)%2 == 0 {
 		med = (times[len(times)/2-1] + times[len(times)/2]) / 2
 	}
 	return TrainResult{TrainCase: c, SamplesPerSec: float64(c.Batch) / med, MsPerStep: med * 1e3, MinMsPerStep: times[0] * 1e3,
-		Steps: len(times), PeakRSSMiB: PeakRSSMiB(), Device: be.Name(), Impl: "dash", Threads: runtime.GOMAXPROCS(0)}, nil
+		Steps: len(times), PeakRSSMiB: PeakRSSMiB(), CPUPerWall: busy, Device: be.Name(), Impl: "dash", Threads: runtime.GOMAXPROCS(0)}, nil
 }
 
 // PeakRSSMiB returns the process's peak resident set size (VmHWM from

@@ -391,6 +391,7 @@ def run_case(c, a):
     sync()
     times = []
     start = time.perf_counter()
+    cpu0 = time.process_time()
     while len(times) < a.reps or time.perf_counter() - start < a.min_seconds:
         t = time.perf_counter()
         step()
@@ -398,10 +399,11 @@ def run_case(c, a):
         times.append(time.perf_counter() - t)
         if len(times) >= 50:
             break
+    busy = (time.process_time() - cpu0) / (time.perf_counter() - start)
     med = statistics.median(times)
     r = dict(c)
     r.update(samples_per_sec=B / med, ms_per_step=med * 1e3, min_ms_per_step=min(times) * 1e3, steps=len(times),
-             peak_rss_mib=peak_rss_mib(), device=a.device, impl="torch " + torch.__version__, threads=a.threads)
+             peak_rss_mib=peak_rss_mib(), cpu_per_wall=busy, device=a.device, impl="torch " + torch.__version__, threads=a.threads)
     return r
 
 

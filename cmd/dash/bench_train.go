@@ -156,13 +156,13 @@ func readTorchResults(path string) (map[string]map[string]any, error) {
 func writeTrainTable(w io.Writer, rs []dash.TrainResult, torch map[string]map[string]any) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if torch == nil {
-		fmt.Fprintln(tw, "case\tours samples/s\tms/step\tpeak MiB\t")
+		fmt.Fprintln(tw, "case\tours samples/s\tms/step\tpeak MiB\tCPU/wall\t")
 		for _, r := range rs {
-			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.0f\t\n", r.Name, r.SamplesPerSec, r.MsPerStep, r.PeakRSSMiB)
+			fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.0f\t%.2f\t\n", r.Name, r.SamplesPerSec, r.MsPerStep, r.PeakRSSMiB, r.CPUPerWall)
 		}
 		return tw.Flush()
 	}
-	fmt.Fprintln(tw, "case\tours samples/s\tPyTorch samples/s\ttime ratio ours/PyTorch\tours peak MiB\tPyTorch peak MiB\t")
+	fmt.Fprintln(tw, "case\tours samples/s\tPyTorch samples/s\ttime ratio ours/PyTorch\tours peak MiB\tPyTorch peak MiB\tours CPU/wall\tPyTorch CPU/wall\t")
 	for _, r := range rs {
 		t, ok := torch[r.Name]
 		if !ok {
@@ -175,7 +175,8 @@ func writeTrainTable(w io.Writer, rs []dash.TrainResult, torch map[string]map[st
 		if r.SamplesPerSec > 0 {
 			ratio = tsps / r.SamplesPerSec
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t\n", r.Name, r.SamplesPerSec, tsps, ratio, r.PeakRSSMiB, tmem)
+		tbusy, _ := t["cpu_per_wall"].(float64)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.2f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.SamplesPerSec, tsps, ratio, r.PeakRSSMiB, tmem, r.CPUPerWall, tbusy)
 	}
 	return tw.Flush()
 }

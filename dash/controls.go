@@ -169,8 +169,10 @@ func Controls(nets []NetworkResult) *ControlSummary {
 	parts = append(parts, fmt.Sprintf("the searched network's test %s is %.4g; it ranks %d of %d among itself and %d random architectures (median random %.4g, best random %.4g); the tuned default-kernel baseline has %.4g",
 		c.Metric, c.Searched, c.Rank, c.Of, len(c.Random), c.RandomMedian, c.RandomBest, c.Baseline))
 	switch {
+	case c.BeatsChance && c.Rank == 1:
+		c.Verdict = "The search beat chance, and every random architecture: " + parts[0] + "."
 	case c.BeatsChance:
-		c.Verdict = "The search beat chance: " + parts[0] + "."
+		c.Verdict = fmt.Sprintf("The search beat chance (the median random architecture and the tuned baseline), but %d of the %d random architectures were better: ", c.Rank-1, len(c.Random)) + parts[0] + "."
 	case c.BeatsMedianRandom:
 		c.Verdict = "The search beat the median random architecture but NOT the tuned baseline: " + parts[0] + "."
 	default:
@@ -474,7 +476,13 @@ func (s *SeedSummary) aggregate() {
 	case s.Random == 0:
 		s.Verdict = fmt.Sprintf("No random architectures were trained; the searched network beat the tuned baseline in %d of %d seeds.", s.BeatBaseline, n)
 	case s.BeatChance == n:
-		s.Verdict = fmt.Sprintf("The search beat chance in every seed (%d of %d): below the median random architecture and the tuned baseline each time.", n, n)
+		first := 0
+		for _, r := range s.Seeds {
+			if r.Controls != nil && r.Controls.Rank == 1 {
+				first++
+			}
+		}
+		s.Verdict = fmt.Sprintf("The search beat chance in every seed (%d of %d): below the median random architecture and the tuned baseline each time; it beat every random architecture in %d of %d seeds.", n, n, first, n)
 	default:
 		s.Verdict = fmt.Sprintf("The search did NOT beat chance in every seed: it beat the median random architecture in %d of %d seeds and the tuned baseline in %d of %d.", s.BeatMedianRandom, n, s.BeatBaseline, n)
 	}

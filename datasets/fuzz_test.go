@@ -89,7 +89,7 @@ func FuzzLoadNPZ(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(dir, "fuzz.npz")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Skip(err)
+			t.Fatal(err)
 		}
 		task, sp, err := LoadFiles(p, FileOptions{})
 		if err != nil {

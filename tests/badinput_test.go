@@ -419,7 +419,7 @@ func TestBadInputInterruptDuringHPO(t *testing.T) {
 	io.Copy(io.Discard, stderr)
 	err = cmd.Wait()
 	if !sent {
-		t.Skipf("the run finished before its hyperparameter stage could be interrupted:\n%s", log.String())
+		t.Fatalf("no \"hpo trial\" line: the run never reached its hyperparameter stage:\n%s", log.String())
 	}
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 130 {

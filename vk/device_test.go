@@ -54,7 +54,7 @@ func TestDevicesAndChoose(t *testing.T) {
 		if envOn("DASH_REQUIRE_VULKAN") {
 			t.Fatalf("Devices: %v", err)
 		}
-		t.Skipf("Devices: %v", err)
+		t.Skipf("no Vulkan (Devices: %v); set DASH_REQUIRE_VULKAN=1 to make this a failure", err)
 	}
 	for _, d := range devs {
 		t.Logf("%s", d)

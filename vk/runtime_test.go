@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dash-go/dash/internal/testenv"
 	"github.com/dash-go/dash/tensor"
 )
 
@@ -22,7 +23,7 @@ func TestLargerThanOneBinding(t *testing.T) {
 	be := newTestBackend(t, Options{})
 	lim := be.Context().Info().MaxStorageBufferRange
 	if lim > 512<<20 {
-		t.Skipf("maxStorageBufferRange is %s", fmtBytes(lim))
+		testenv.Skip(t, "maxStorageBufferRange is %s: splitting is exercised only on devices with a limit of at most 512 MiB (lavapipe: 128 MiB)", fmtBytes(lim))
 	}
 	n := int(lim/4) + 1000
 	b := be.Alloc(n)
@@ -114,7 +115,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestProfile(t *testing.T) {
 	be := newTestBackend(t, Options{Profile: true})
 	if !be.Context().Info().TimestampCompute {
-		t.Skip("no timestamp support on the compute queue")
+		testenv.Skip(t, "no timestamp support on the compute queue of %s", be.Context().Info().Name)
 	}
 	n := 100000
 	x, y := be.Alloc(n), be.Alloc(n)

@@ -2,14 +2,18 @@
 
 package fft
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/dash-go/dash/internal/testenv"
+)
 
 // TestSIMDHelpers pins the semantics of the archsimd operations the vector
 // kernels rely on (the experimental API's fused add/sub naming is easy to
 // get backwards).
 func TestSIMDHelpers(t *testing.T) {
 	if !useSIMD {
-		t.Skip("no AVX2/FMA")
+		testenv.Skip(t, "no AVX2/FMA on this CPU: the SIMD kernels are not used")
 	}
 	x := []float32{1, 2, 3, 4, 5, 6, 7, 8}
 	out := make([]float32, 8)

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/dash-go/dash/internal/testenv"
 	"github.com/dash-go/dash/tensor"
 )
 
@@ -13,7 +14,7 @@ import (
 // the Go loops on lengths around the 16-element vector step.
 func TestFusedVectorLoops(t *testing.T) {
 	if !haveAVX2 {
-		t.Skip("no AVX2+FMA on this CPU (the Go loops are the only path)")
+		testenv.Skip(t, "no AVX2+FMA on this CPU (the Go loops are the only path)")
 	}
 	be := New()
 	rng := rand.New(rand.NewPCG(1, 2))

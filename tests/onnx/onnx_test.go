@@ -28,6 +28,7 @@ import (
 
 	"github.com/dash-go/dash/dash"
 	"github.com/dash-go/dash/datasets"
+	"github.com/dash-go/dash/internal/testenv"
 	"github.com/dash-go/dash/internal/tinyrun"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
@@ -59,7 +60,7 @@ func tools(t *testing.T) {
 	if os.Getenv("DASH_REQUIRE_ONNX") == "1" {
 		t.Fatalf("DASH_REQUIRE_ONNX=1 but missing: %s", strings.Join(missing, "; "))
 	}
-	t.Skipf("missing %s; set DASH_REQUIRE_ONNX=1 to make this a failure", strings.Join(missing, "; "))
+	testenv.Skip(t, "missing %s", strings.Join(missing, "; "))
 }
 
 // dashBinary builds cmd/dash once per test binary.

@@ -315,26 +315,7 @@ func NewTrainStepper(be tensor.Backend, c TrainCase, seed uint64) (*TrainStepper
 			}
 		})
 		gs := gradScale(task)
-		s.after = func() { // as Search's AfterBackward
-			for i, a := range alphas {
-				if a.Grad == nil {
-					continue
-				}
-				sq := tensor.Square(a.Grad)
-				sm := tensor.Sum(sq, false)
-				sq.Release()
-				n := tensor.Sqrt(sm)
-				sm.Release()
-				den := tensor.Unary(tensor.OpAffine, n, gs, gs*1e-8)
-				n.Release()
-				g := tensor.Div(a.Grad, den)
-				den.Release()
-				g2 := tensor.Add(g, pen[i])
-				g.Release()
-				a.Grad.Release()
-				a.Grad = g2
-			}
-		}
+		s.after = func() { rescaleAlphaGrads(alphas, pen, gs) } // as Search's AfterBackward
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	s.xs = make([]float32, c.Batch*tensor.Numel(c.InShape))

@@ -158,27 +158,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 		}
 	}()
 	gs := ao.GradScale
-	rescale := func(int) {
-		for i, a := range alphas {
-			if a.Grad == nil {
-				continue
-			}
-			// g / (gs·(‖g‖+1e-8)) + 1e-5·receptive field, on the device
-			sq := tensor.Square(a.Grad)
-			s := tensor.Sum(sq, false)
-			sq.Release()
-			n := tensor.Sqrt(s)
-			s.Release()
-			den := tensor.Unary(tensor.OpAffine, n, gs, gs*1e-8)
-			n.Release()
-			g := tensor.Div(a.Grad, den)
-			den.Release()
-			g2 := tensor.Add(g, pen[i])
-			g.Release()
-			a.Grad.Release()
-			a.Grad = g2
-		}
-	}
+	rescale := func(int) { rescaleAlphaGrads(alphas, pen, gs) }
 	arch := &Architecture{Task: cfg.Task.Name, Kernels: cfg.Kernels, Dilations: cfg.Dilations, AlphaOpt: ao, Seed: cfg.Seed}
 	histPath := cfg.path("alpha_history.json")
 	if cfg.Resume {
@@ -434,4 +414,28 @@ type EpochStat struct {
 	Loss    float64 `json:"train_loss"`
 	Val     float64 `json:"val_score"`
 	Seconds float64 `json:"seconds"`
+}
+
+// rescaleAlphaGrads replaces each α gradient g by g / (gs·(‖g‖+1e-8)) +
+// pen[i] (the size penalty), on the device, as the reference does after
+// every backward pass of the search.
+func rescaleAlphaGrads(alphas []*autograd.Var, pen []*tensor.Tensor, gs float32) {
+	for i, a := range alphas {
+		if a.Grad == nil {
+			continue
+		}
+		sq := tensor.Square(a.Grad)
+		sm := tensor.Sum(sq, false)
+		sq.Release()
+		n := tensor.Sqrt(sm)
+		sm.Release()
+		den := tensor.Unary(tensor.OpAffine, n, gs, gs*1e-8)
+		n.Release()
+		g := tensor.Div(a.Grad, den)
+		den.Release()
+		g2 := tensor.Add(g, pen[i])
+		g.Release()
+		a.Grad.Release()
+		a.Grad = g2
+	}
 }

@@ -175,11 +175,14 @@ type Task struct {
 	Classes                   int   // classes (ClassIndex) or labels (MultiLabel); 0 for dense
 	OutShape                  []int // dense output shape per sample (DenseField), e.g. [1,85,85]
 	Loss, Metric              string
-	Kernels, Dilations        []int // DASH default search space
-	BatchSize                 int
-	Backbone                  string // "resnet1d" | "wrn" | "wrn-dense"
-	Synthetic                 bool   // generated data (reported as such)
-	TrainSize, TestSize       int    // full sizes of the training pool and test set
+	// PosWeight weights the positive term of a multi-label BCE loss
+	// (NAS-Bench-360: 4 for DeepSEA, 10 for FSD50K); 0 means 1.
+	PosWeight           float64
+	Kernels, Dilations  []int // DASH default search space
+	BatchSize           int
+	Backbone            string // "resnet1d" | "wrn" | "wrn-dense"
+	Synthetic           bool   // generated data (reported as such)
+	TrainSize, TestSize int    // full sizes of the training pool and test set
 	// Load reads (or generates) the data.
 	Load func(ctx context.Context, o LoadOptions) (*Split, error)
 	// Present reports whether the data is on this machine (or can be

@@ -46,8 +46,20 @@ func init() {
 		}
 		if it.fashion {
 			t.Source = "Debian " + FashionPackage + " (" + FashionDir + ")"
+			t.Licence = "MIT"
 		} else {
 			t.Source = "Go module " + GoMNISTModule + "@" + GoMNISTVersion
+			t.Licence = "CC BY-SA 3.0"
+		}
+		switch {
+		case it.twoD:
+			t.Family, t.StandsFor = "vision 2-D point", "a 2-D point task (CIFAR-100 family, 1 channel, 10 classes)"
+		case it.perm && it.fashion:
+			t.Family, t.StandsFor = "vision as a 1-D sequence", "a harder permuted MNIST (1×784)"
+		case it.perm:
+			t.Family, t.StandsFor = "vision as a 1-D sequence", "DASH's permuted MNIST (1×784)"
+		default:
+			t.Family, t.StandsFor = "vision as a 1-D sequence", "DASH's sequential MNIST (1×784), the real data"
 		}
 		if it.twoD {
 			// 2-D point task: WRN backbone with the CIFAR-100 defaults.

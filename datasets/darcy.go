@@ -57,10 +57,14 @@ func darcyTask(name string, res darcy.Resolution) *Task {
 		TestSize:    darcy.DefaultTest,
 		Description: "Darcy flow −∇·(a∇u)=1: inputs [a, x, y] 3×85×85, output u 1×85×85; solved on 421×421, every 5th node kept (the NAS-Bench-360 recipe)",
 		Source:      "Darcy-flow recipe (FNO, NAS-Bench-360): 421² solves subsampled to 85²",
+		Family:      "PDE 2-D dense",
+		StandsFor:   "NAS-Bench-360 Darcy Flow (the same recipe, regenerated here)",
+		Licence:     "generated (our solver)",
 	}
 	if res == darcy.Direct85 {
 		t.Description = "FASTER APPROXIMATION, not the benchmark data: Darcy flow solved directly on 85×85; inputs [a, x, y] 3×85×85, output u 1×85×85"
 		t.Source = "Darcy-flow recipe solved directly on 85² (faster approximation)"
+		t.StandsFor = "NAS-Bench-360 Darcy Flow (a faster, lower-fidelity approximation)"
 	}
 	t.Present = func() (bool, string) {
 		dir, err := darcy.DefaultCacheDir()

@@ -177,7 +177,16 @@ type Task struct {
 	Loss, Metric              string
 	// PosWeight weights the positive term of a multi-label BCE loss
 	// (NAS-Bench-360: 4 for DeepSEA, 10 for FSD50K); 0 means 1.
-	PosWeight           float64
+	PosWeight float64
+	// Family is the kind of problem for `dash data list`, e.g. "vision
+	// 1-D", "genomics 1-D multi-label", "PDE 2-D dense".
+	Family string
+	// StandsFor names the NAS-Bench-360 (or DASH) task this one stands in
+	// for, e.g. "DeepSEA (stand-in)"; "" when it is not a stand-in.
+	StandsFor string
+	// Licence of the data (or "generated" for data made by our code from
+	// a recipe), e.g. "CC BY-SA 3.0", "MIT", "GPL-3".
+	Licence             string
 	Kernels, Dilations  []int // DASH default search space
 	BatchSize           int
 	Backbone            string // "resnet1d" | "wrn" | "wrn-dense"
@@ -251,12 +260,15 @@ func Tasks() []*Task {
 }
 
 // WriteList writes a table of the registered tasks (for `dash data list`):
-// name, input and output shapes, sizes, backbone, source and whether the data
-// is present on this machine.
+// name, family, the task it stands in for, input and target shapes, loss
+// and metric, sizes, backbone, whether the data is present (or generated)
+// and its licence; then, per task, its source and where the data is or why
+// it is missing.
 func WriteList(w io.Writer) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "TASK\tINPUT\tTARGET\tTRAIN/TEST\tBACKBONE\tPRESENT\tSOURCE\tWHERE")
+	fmt.Fprintln(tw, "TASK\tFAMILY\tSTANDS FOR\tINPUT\tTARGET\tLOSS\tMETRIC\tTRAIN/TEST\tBACKBONE\tDATA\tLICENCE")
+	var where []string
 	for _, t := range Tasks() {
 		target := ""
 		switch t.Kind {
@@ -267,28 +279,56 @@ func WriteList(w io.Writer) error {
 		case DenseField:
 			target = "dense " + shapeString(t.OutShape)
 		}
-		present, where := "no", ""
-		if t.Present != nil {
-			ok, msg := t.Present()
-			if ok {
-				present = "yes"
-			}
-			where = msg
+		data, msg := DataStatus(t)
+		loss := t.Loss
+		if t.PosWeight != 0 && t.PosWeight != 1 {
+			loss += fmt.Sprintf(" (pos_weight %g)", t.PosWeight)
 		}
-		src := t.Source
-		if t.Synthetic {
-			src = "generated: " + src
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", t.Name, dashIfEmpty(t.Family), dashIfEmpty(t.StandsFor),
+			shapeString(t.InShape), target, loss, t.Metric, t.TrainSize, t.TestSize, t.Backbone, data, dashIfEmpty(t.Licence))
+		line := fmt.Sprintf("  %s: source: %s", t.Name, dashIfEmpty(t.Source))
+		if msg != "" {
+			line += "; " + msg
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", t.Name, shapeString(t.InShape), target,
-			t.TrainSize, t.TestSize, t.Backbone, present, src, where)
+		where = append(where, line)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("datasets: formatting task list: %w", err)
+	}
+	if len(where) > 0 {
+		b.WriteString("\nsource, and where the data is (or why it is missing):\n")
+		b.WriteString(strings.Join(where, "\n"))
+		b.WriteString("\n")
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("datasets: writing task list: %w", err)
 	}
 	return nil
+}
+
+// DataStatus says whether a task's data is on this machine: "present" or
+// "MISSING" for data read from files, "generated" for data our code makes
+// (on first use, then cached), with Present's message (where the data is,
+// or why it is missing and which package provides it).
+func DataStatus(t *Task) (status, msg string) {
+	ok, msg := true, ""
+	if t.Present != nil {
+		ok, msg = t.Present()
+	}
+	switch {
+	case t.Synthetic:
+		return "generated", msg
+	case ok:
+		return "present", msg
+	}
+	return "MISSING", msg
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func shapeString(s []int) string {

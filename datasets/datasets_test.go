@@ -77,7 +77,7 @@ func TestWriteList(t *testing.T) {
 	}
 	out := b.String()
 	t.Log("\n" + out)
-	for _, s := range []string{"mnist-perm", "1x784", "1x28x28", "3x85x85", "dense 1x85x85", "60000/10000", "1000/100", "resnet1d", "wrn-dense", "GoMNIST", FashionPackage, "generated:"} {
+	for _, s := range []string{"mnist-perm", "1x784", "1x28x28", "3x85x85", "dense 1x85x85", "60000/10000", "1000/100", "resnet1d", "wrn-dense", "GoMNIST", FashionPackage, "generated", "FAMILY", "LICENCE", "CC BY-SA 3.0"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("list lacks %q", s)
 		}

@@ -212,6 +212,61 @@ func MAE(pred, target []float32) float64 {
 	return s / float64(len(pred))
 }
 
+// DistanceCutoff is the contact cutoff of the PSICOV-style metric mae8:
+// pairs whose true distance is below it (8 Å) are scored.
+const DistanceCutoff = 8
+
+// MAEBelow is the mean absolute error over the elements whose target is
+// below cutoff (NaN when there is none). With cutoff DistanceCutoff on
+// de-normalised distance maps it is the PSICOV metric "MAE on pairs closer
+// than 8 Å" (mae8). It is computed over the whole evaluation set: every
+// close pair of every map counts once, so maps with many close pairs weigh
+// more (a mean of per-map or per-batch means would not).
+func MAEBelow(pred, target []float32, cutoff float64) float64 {
+	s, n := 0.0, 0
+	for i, t := range target {
+		if float64(t) < cutoff {
+			s += math.Abs(float64(pred[i]) - float64(t))
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return s / float64(n)
+}
+
+// MultiLabelMacroF1 is the unweighted mean over labels of
+// F1 = 2TP/(2TP+FP+FN) for [n, L] logits (a label is predicted when its
+// logit is > 0, i.e. sigmoid > 0.5) against 0/1 targets; labels that never
+// occur and are never predicted are skipped (scikit-learn's
+// f1_score(average="macro") on the thresholded predictions).
+func MultiLabelMacroF1(logits, targets []float32, L int) float64 {
+	sum, n := 0.0, 0
+	for j := range L {
+		var tp, fp, fn int
+		for i := j; i < len(logits); i += L {
+			p, t := logits[i] > 0, targets[i] > 0.5
+			switch {
+			case p && t:
+				tp++
+			case p:
+				fp++
+			case t:
+				fn++
+			}
+		}
+		if d := 2*tp + fp + fn; d > 0 {
+			sum += float64(2*tp) / float64(d)
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
 // MSE is the mean squared error.
 func MSE(pred, target []float32) float64 {
 	if len(pred) == 0 {
@@ -256,7 +311,7 @@ type Result struct {
 
 // Names lists the metrics New accepts.
 func Names() []string {
-	return []string{"accuracy", "error", "macro_f1", "auroc", "map", "relative_l2", "mae", "mse", "fnr"}
+	return []string{"accuracy", "error", "macro_f1", "auroc", "map", "relative_l2", "mae", "mae8", "mse", "fnr"}
 }
 
 // canonical maps accepted spellings to the metric names.
@@ -268,6 +323,7 @@ var canonical = map[string]string{
 	"map": "map", "1-map": "map", "mean_ap": "map",
 	"relative_l2": "relative_l2", "rel_l2": "relative_l2", "l2": "relative_l2",
 	"mae": "mae", "mse": "mse",
+	"mae8": "mae8", "mae_8": "mae8", "mae@8": "mae8",
 	"fnr": "fnr", "false_negative_rate": "fnr",
 }
 
@@ -281,11 +337,31 @@ type Accumulator struct {
 	n       int
 }
 
-// New returns an accumulator for the named metric.
-func New(metric string) (*Accumulator, error) {
+// Canonical returns the canonical name of a metric (e.g. "f1" →
+// "macro_f1", "1-auroc" → "auroc"), or an error listing the known names.
+func Canonical(metric string) (string, error) {
 	c, ok := canonical[strings.ToLower(metric)]
 	if !ok {
-		return nil, fmt.Errorf("metrics: unknown metric %q (known: %s)", metric, strings.Join(Names(), ", "))
+		return "", fmt.Errorf("metrics: unknown metric %q (known: %s)", metric, strings.Join(Names(), ", "))
+	}
+	return c, nil
+}
+
+// Decoded reports whether a metric is computed on de-normalised outputs
+// and targets (dense regression metrics in physical units).
+func Decoded(metric string) bool {
+	switch c, _ := Canonical(metric); c {
+	case "relative_l2", "mae", "mae8", "mse":
+		return true
+	}
+	return false
+}
+
+// New returns an accumulator for the named metric.
+func New(metric string) (*Accumulator, error) {
+	c, err := Canonical(metric)
+	if err != nil {
+		return nil, err
 	}
 	return &Accumulator{Metric: c}, nil
 }
@@ -305,8 +381,20 @@ func (a *Accumulator) Add(outputs []float32, n int, labels []int32, targets []fl
 		return fmt.Errorf("metrics: batch with %d outputs per sample after %d", s, a.outSize)
 	}
 	a.outSize = s
-	switch a.Metric {
-	case "accuracy", "error", "macro_f1":
+	switch {
+	case a.Metric == "macro_f1" && labels == nil && targets != nil:
+		// multi-label F1: 0/1 targets shaped like the logits
+		if len(targets) != len(outputs) {
+			return fmt.Errorf("metrics: multi-label macro_f1 needs targets shaped like the outputs: %d targets for %d outputs", len(targets), len(outputs))
+		}
+		if len(a.labels) > 0 {
+			return fmt.Errorf("metrics: macro_f1: a multi-label batch after class-label batches")
+		}
+		a.targets = append(a.targets, targets...)
+	case a.Metric == "accuracy" || a.Metric == "error" || a.Metric == "macro_f1":
+		if len(a.targets) > 0 {
+			return fmt.Errorf("metrics: macro_f1: a class-label batch after multi-label batches")
+		}
 		if len(labels) != n {
 			return fmt.Errorf("metrics: %s needs %d class labels, have %d", a.Metric, n, len(labels))
 		}
@@ -337,7 +425,12 @@ func (a *Accumulator) Result() Result {
 			r.Value = 1 - acc
 		}
 	case "macro_f1":
-		f := MacroF1(Argmax(a.outputs, a.outSize), a.labels, a.outSize)
+		var f float64
+		if len(a.labels) == 0 {
+			f = MultiLabelMacroF1(a.outputs, a.targets, a.outSize)
+		} else {
+			f = MacroF1(Argmax(a.outputs, a.outSize), a.labels, a.outSize)
+		}
 		r.Value, r.Score = f, 1-f
 	case "auroc":
 		v := MeanAUROC(a.outputs, a.targets, a.outSize)
@@ -350,6 +443,9 @@ func (a *Accumulator) Result() Result {
 		r.Score = r.Value
 	case "mae":
 		r.Value = MAE(a.outputs, a.targets)
+		r.Score = r.Value
+	case "mae8":
+		r.Value = MAEBelow(a.outputs, a.targets, DistanceCutoff)
 		r.Score = r.Value
 	case "mse":
 		r.Value = MSE(a.outputs, a.targets)

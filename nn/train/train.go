@@ -42,6 +42,10 @@ type Config struct {
 	Task *datasets.Task
 	// Loss: "cross_entropy", "bce_logits", "mse" or "relative_l2".
 	Loss string
+	// LossFunc, if set, computes the loss of the training steps instead of
+	// Loss (e.g. DASH's Darcy loss on de-normalised outputs, summed over
+	// the batch); validation and test still report Loss and Metric.
+	LossFunc func(out *autograd.Var, labels, y *tensor.Tensor) (*autograd.Var, error)
 	// PosWeight weights positives in bce_logits (0 means 1).
 	PosWeight float32
 	// Metric for validation and test (see metrics.Names); "" means the
@@ -144,6 +148,12 @@ func (c *Config) validate() error {
 	}
 	if c.Metric == "" && c.Task != nil {
 		c.Metric = c.Task.Metric
+	}
+	if c.PosWeight == 0 && c.Task != nil && c.Loss == c.Task.Loss {
+		c.PosWeight = float32(c.Task.PosWeight)
+	}
+	if pw := float64(c.PosWeight); math.IsNaN(pw) || math.IsInf(pw, 0) || pw < 0 {
+		return fmt.Errorf("train: positive weight %v, want a finite value > 0 (0: 1)", c.PosWeight)
 	}
 	switch c.Loss {
 	case "cross_entropy", "bce_logits", "mse", "relative_l2":
@@ -300,7 +310,7 @@ func Evaluate(ctx context.Context, be tensor.Backend, model nn.Layer, data *data
 			var tg []float32
 			if b.Y != nil {
 				tg = append([]float32(nil), b.Y...)
-				if metric == "relative_l2" || metric == "mae" || metric == "mse" {
+				if metrics.Decoded(metric) {
 					if err := norm.DecodeY(o); err != nil {
 						ferr = fmt.Errorf("train: decoding outputs: %w", err)
 						return
@@ -562,7 +572,13 @@ func (r *runner) trainEpoch(ctx context.Context, ld *datasets.Loader, steps int,
 		}
 		x, labels, y := batchTensors(cfg.Backend, b)
 		out := cfg.Model.Forward(autograd.Const(x))
-		loss, err := Loss(cfg.Loss, out, labels, y, cfg.PosWeight)
+		var loss *autograd.Var
+		var err error
+		if cfg.LossFunc != nil {
+			loss, err = cfg.LossFunc(out, labels, y)
+		} else {
+			loss, err = Loss(cfg.Loss, out, labels, y, cfg.PosWeight)
+		}
 		if err != nil {
 			autograd.Release(out)
 			release(x, labels, y)

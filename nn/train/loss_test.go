@@ -259,5 +259,5 @@ func TestEvaluateMAE8Decoded(t *testing.T) {
 type identity struct{}
 
 func (identity) Forward(x *autograd.Var) *autograd.Var { return x }
-func (identity) Params() []*autograd.Var              { return nil }
-func (identity) SetTraining(bool)                     {}
+func (identity) Params() []*autograd.Var               { return nil }
+func (identity) SetTraining(bool)                      {}

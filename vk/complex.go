@@ -46,8 +46,10 @@ func (be *Backend) ComplexContract(mode tensor.ContractMode, dst, a, b tensor.Bu
 		be.c.fillBytes(d.a, 0, uint64(8*nc*F), 0)
 		return
 	}
-	push := pushBuf{}.i(M, N, K, F, sAm, sAk, sBk, sBn, conj)
-	be.c.dispatch("contract", nil, be.groups1D(nc*F, 256), push, wr(d), rd(x), rd(y))
+	// contract.comp: tiles of 8 frequencies × 16×16 (m, n) outputs.
+	fTiles, mTiles, nTiles := (F+7)/8, (M+15)/16, (N+15)/16
+	push := pushBuf{}.i(M, N, K, F, sAm, sAk, sBk, sBn, conj, fTiles, nTiles)
+	be.c.dispatch("contract", []uint32{be.tiledSpec()}, be.c.grid(uint64(fTiles)*uint64(mTiles)*uint64(nTiles)), push, wr(d), rd(x), rd(y))
 }
 
 // ComplexMul multiplies interleaved complex elements with broadcasting.

@@ -12,11 +12,34 @@ import (
 )
 
 func TestComplexContractConformance(t *testing.T) {
+	// contract.comp tiles: 8 frequencies × 16×16 outputs, K steps of 8. The
+	// sizes straddle every tile edge (M, N, K and F of 1, primes, one past a
+	// tile, several tiles) and include the DASH shape (B32, C = O = 64).
+	// Both variants: shared-memory tiles (GPUs) and registers only (CPUs).
+	sizes := [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {4, 16, 8, 65}, {3, 1, 2, 70001}, {33, 19, 17, 13}, {17, 9, 41, 9}, {32, 64, 64, 37}}
+	for _, mode := range []int{1, 0} {
+		t.Run(fmt.Sprintf("tiled=%d", mode), func(t *testing.T) {
+			gemmTiledMode = mode
+			defer func() { gemmTiledMode = -1 }()
+			testContract(t, sizes, tensor.ContractGradW)
+		})
+	}
+	if !testing.Short() {
+		// More than 65535 workgroups (65537 f-tiles): the register variant
+		// only (the tiled one decodes the grid identically and needs ~10 s
+		// on lavapipe, whose barriers are slow).
+		gemmTiledMode = 0
+		defer func() { gemmTiledMode = -1 }()
+		testContract(t, [][4]int{{1, 1, 1, 8*65536 + 1}}, tensor.ContractForward)
+	}
+}
+
+func testContract(t *testing.T, sizes [][4]int, lastMode tensor.ContractMode) {
 	be := shared(t)
 	r := rand.New(rand.NewSource(12))
-	for _, sz := range [][4]int{{1, 1, 1, 1}, {2, 3, 5, 7}, {4, 16, 8, 65}, {3, 1, 2, 70001}} {
+	for _, sz := range sizes {
 		B, I, O, F := sz[0], sz[1], sz[2], sz[3]
-		for mode := tensor.ContractForward; mode <= tensor.ContractGradW; mode++ {
+		for mode := tensor.ContractForward; mode <= lastMode; mode++ {
 			var na, nb, nc int
 			switch mode {
 			case tensor.ContractForward:

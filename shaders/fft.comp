@@ -30,7 +30,9 @@ layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
 layout(std430, binding = 2) readonly buffer Tw { vec2 tw[]; };
 layout(std430, binding = 3) readonly buffer TabL { vec2 tabl[]; };
 layout(std430, binding = 4) readonly buffer TabS { vec2 tabs[]; };
-// so, do: the first outer line of src and dst (chunks of a larger array).
+// so, do_: element offsets of the chunk's first line inside the src and dst
+// bindings (the host binds the sub-ranges a chunk touches, so that arrays
+// larger than one binding run in chunks).
 layout(push_constant) uniform PC { int outer, inv; float scale; int so, do_, bn, binner, cinv; } pc;
 
 vec2 chirp(vec2 c) { return pc.cinv != 0 ? vec2(c.x, -c.y) : c; }
@@ -45,16 +47,16 @@ void main() {
 	float d = pc.inv != 0 ? 1.0 : -1.0;
 	int k = j % ns;
 	int tstep = k * (n / (ns * R));
-	int sbase = (o + pc.so) * n, dbase = (o + pc.do_) * n;
+	int sbase = pc.so + o * n * inner, dbase = pc.do_ + o * n * inner;
 	vec2 v[8];
 	for (int r = 0; r < R; r++) {
 		vec2 x;
 		if (LOAD == 1) {
-			int idx = j + r * nr, row = o + pc.so;
+			int idx = j + r * nr, row = o;
 			x = vec2(0.0);
-			if (idx < pc.bn) x = cmul(src[((row / pc.binner) * pc.bn + idx) * pc.binner + row % pc.binner], chirp(tabl[idx]));
+			if (idx < pc.bn) x = cmul(src[pc.so + ((row / pc.binner) * pc.bn + idx) * pc.binner + row % pc.binner], chirp(tabl[idx]));
 		} else {
-			x = src[(sbase + j + r * nr) * inner + i];
+			x = src[sbase + (j + r * nr) * inner + i];
 		}
 		if (r > 0 && ns > 1) {
 			vec2 w = tw[r * tstep];
@@ -68,12 +70,12 @@ void main() {
 	for (int r = 0; r < R; r++) {
 		int idx = oj + r * ns;
 		if (STORE == 1) {
-			dst[(dbase + idx) * inner + i] = pc.scale * cmul(v[r], tabs[idx]);
+			dst[dbase + idx * inner + i] = pc.scale * cmul(v[r], tabs[idx]);
 		} else if (STORE == 2) {
-			int row = o + pc.do_;
-			if (idx < pc.bn) dst[((row / pc.binner) * pc.bn + idx) * pc.binner + row % pc.binner] = pc.scale * cmul(v[r], chirp(tabs[idx]));
+			int row = o;
+			if (idx < pc.bn) dst[pc.do_ + ((row / pc.binner) * pc.bn + idx) * pc.binner + row % pc.binner] = pc.scale * cmul(v[r], chirp(tabs[idx]));
 		} else {
-			dst[(dbase + idx) * inner + i] = pc.scale * v[r];
+			dst[dbase + idx * inner + i] = pc.scale * v[r];
 		}
 	}
 }

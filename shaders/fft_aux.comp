@@ -15,9 +15,17 @@
 //              zero for n ≤ j < m; rows = outer·inner.
 //  7 BLUE_MUL  [rows][m] · tab[m] (the transformed conjugate chirp).
 //  8 BLUE_POST [rows][m] → [outer][n][inner]: scale·c_k·C_k.
-// rows counts the lines of this chunk; src and dst start at lines sr and dr
-// of their arrays (for 6 and 8, lines of [outer][n][inner] are outer·inner
-// lines, dr a multiple of inner; the [rows][m] side is chunk-local).
+//  9 R2C_POST_MUL, 10 CROP_MUL: 0 and 3 times w[row mod chans][k] (conjugated
+//              when inv ≠ 0); with keep ≠ 0 the unmultiplied spectrum is also
+//              stored into spec (binding 4): one pass for both outputs.
+// rows counts the lines of this chunk. The host binds the sub-ranges of src,
+// dst and spec that the chunk touches (arrays larger than one binding are
+// processed in chunks): so, do_ and spo are the element offsets of the
+// chunk's first line inside those bindings (complex elements; floats for
+// the real side of modes 2 and 5). crow is the absolute index of the
+// chunk's first row, for the channel of the fused multiplies. For 6 and 8
+// the [outer][n][inner] side holds whole outer slices; the [rows][m] side
+// is chunk-local.
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const int MODE = 0;
 // Lengths as specialisation constants: divisions by constants are cheap.
@@ -29,8 +37,9 @@ layout(std430, binding = 0) writeonly buffer Dst { vec2 dst[]; };
 layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
 layout(std430, binding = 2) readonly buffer Tab { vec2 tab[]; };
 layout(std430, binding = 3) readonly buffer W { vec2 wt[]; };
-// chans: C of the fused multiplies.
-layout(push_constant) uniform PC { int rows, inv; float scale; int sr, dr, chans; } pc;
+layout(std430, binding = 4) writeonly buffer Spec { vec2 spec[]; };
+// chans: C of the fused multiplies; keep: also store the plain spectrum.
+layout(push_constant) uniform PC { int rows, inv; float scale; int so, do_, chans, keep, crow, spo; } pc;
 
 vec2 cmul(vec2 a, vec2 b) { return vec2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 // Complex elements are vec2 loads/stores; the real modes address floats as
@@ -41,69 +50,71 @@ vec2 conj2(vec2 a) { return vec2(a.x, -a.y); }
 
 void main() {
 	uint gi = global_index();
-	uint rows = uint(pc.rows), sr = uint(pc.sr), dr = uint(pc.dr);
+	uint rows = uint(pc.rows), so = uint(pc.so), do_ = uint(pc.do_), crow = uint(pc.crow);
 	const uint n = uint(N), m = uint(M), inner = uint(INNER);
 	if (MODE == 0 || MODE == 9) {
 		uint h = n / 2u;
 		if (gi >= rows * (h + 1u)) return;
 		uint r = gi / (h + 1u), k = gi % (h + 1u);
-		uint zb = (r + sr) * h;
+		uint zb = so + r * h;
 		vec2 zk = ld(zb + k % h), zc = conj2(ld(zb + (h - k) % h));
 		vec2 e = 0.5 * (zk + zc), df = 0.5 * (zk - zc);
 		vec2 o = vec2(df.y, -df.x);
 		vec2 x = e + cmul(tab[k], o);
 		if (MODE == 9) {
-			vec2 w = wt[((r + dr) % uint(pc.chans)) * (h + 1u) + k];
+			if (pc.keep != 0) spec[uint(pc.spo) + gi] = x;
+			vec2 w = wt[((r + crow) % uint(pc.chans)) * (h + 1u) + k];
 			if (pc.inv != 0) w.y = -w.y;
 			x = cmul(x, w);
 		}
-		st(gi + dr * (h + 1u), x);
+		st(do_ + gi, x);
 	} else if (MODE == 1) {
 		uint h = n / 2u;
 		if (gi >= rows * h) return;
 		uint r = gi / h, k = gi % h;
-		uint xb = (r + sr) * (h + 1u);
+		uint xb = so + r * (h + 1u);
 		vec2 xk = ld(xb + k), xc = conj2(ld(xb + h - k));
 		if (k == 0u) {
 			xk.y = 0.0;
 			xc.y = 0.0;
 		}
 		vec2 e = xk + xc, o = cmul(xk - xc, conj2(tab[k]));
-		st(gi + dr * h, pc.scale * (e + vec2(-o.y, o.x)));
+		st(do_ + gi, pc.scale * (e + vec2(-o.y, o.x)));
 	} else if (MODE == 2) {
 		if (gi >= rows * n) return;
-		uint e = gi + sr * n;
-		st(gi + dr * n, vec2(src[e >> 1][e & 1u], 0.0));
+		uint e = so + gi;
+		st(do_ + gi, vec2(src[e >> 1][e & 1u], 0.0));
 	} else if (MODE == 3 || MODE == 10) {
 		uint nf = n / 2u + 1u;
 		if (gi >= rows * nf) return;
 		uint r = gi / nf, k = gi % nf;
-		vec2 x = ld((r + sr) * n + k);
+		vec2 x = ld(so + r * n + k);
 		if (MODE == 10) {
-			vec2 w = wt[((r + dr) % uint(pc.chans)) * nf + k];
+			if (pc.keep != 0) spec[uint(pc.spo) + gi] = x;
+			vec2 w = wt[((r + crow) % uint(pc.chans)) * nf + k];
 			if (pc.inv != 0) w.y = -w.y;
 			x = cmul(x, w);
 		}
-		st(gi + dr * nf, x);
+		st(do_ + gi, x);
 	} else if (MODE == 4) {
 		uint nf = n / 2u + 1u;
 		if (gi >= rows * n) return;
-		uint r = gi / n + sr, k = gi % n;
-		vec2 x = k < nf ? ld(r * nf + k) : conj2(ld(r * nf + n - k));
+		uint r = gi / n, k = gi % n;
+		vec2 x = k < nf ? ld(so + r * nf + k) : conj2(ld(so + r * nf + n - k));
 		if (k == 0u) x.y = 0.0;
-		st(gi + dr * n, pc.scale * x);
+		st(do_ + gi, pc.scale * x);
 	} else if (MODE == 5) {
 		if (gi >= rows * n) return;
-		uint e = gi + dr * n;
-		dst[e >> 1][e & 1u] = pc.scale * src[gi + sr * n].x;
+		uint e = do_ + gi;
+		dst[e >> 1][e & 1u] = pc.scale * src[so + gi].x;
 	} else if (MODE == 6) {
 		if (gi >= rows * m) return;
-		uint r = gi / m + sr, j = gi % m;
+		uint r = gi / m, j = gi % m;
 		vec2 x = vec2(0.0);
 		if (j < n) {
 			vec2 c = tab[j];
 			if (pc.inv != 0) c.y = -c.y;
-			x = cmul(ld(((r / inner) * n + j) * inner + r % inner), c);
+			x = cmul(ld(so + ((r / inner) * n + j) * inner + r % inner), c);
 		}
 		st(gi, x);
 	} else if (MODE == 7) {
@@ -115,6 +126,6 @@ void main() {
 		uint i = gi % inner, t = gi / inner, k = t % n, o = t / n;
 		vec2 c = tab[k];
 		if (pc.inv != 0) c.y = -c.y;
-		st(gi + dr * n, pc.scale * cmul(ld((o * inner + i) * m + k), c));
+		st(do_ + gi, pc.scale * cmul(ld((o * inner + i) * m + k), c));
 	}
 }

@@ -21,7 +21,8 @@ const int R7 = (PACK >> 28) & 15;
 layout(std430, binding = 0) writeonly buffer Dst { vec2 dst[]; };
 layout(std430, binding = 1) readonly buffer Src { vec2 src[]; };
 layout(std430, binding = 2) readonly buffer Tw { vec2 tw[]; };
-// so, do: the first outer line of src and dst (chunks of a larger array).
+// so, do_: element offsets of the first line inside the src and dst bindings
+// (the host binds the sub-ranges a dispatch touches).
 layout(push_constant) uniform PC { int outer, inner, inv; float scale; int so, do_; } pc;
 
 const int E = N * G;
@@ -75,7 +76,7 @@ void main() {
 	for (int e = tid; e < E; e += WG) {
 		uint row = row0 + uint(e / N);
 		vec2 x = vec2(0.0);
-		if (row < rows) x = src[((row / inner + uint(pc.so)) * uint(N) + uint(e % N)) * inner + row % inner];
+		if (row < rows) x = src[uint(pc.so) + ((row / inner) * uint(N) + uint(e % N)) * inner + row % inner];
 		sm[e] = x;
 	}
 	barrier();
@@ -90,6 +91,6 @@ void main() {
 	if (R7 > 1) { fftPass(R7, ns, d, tid); ns *= R7; }
 	for (int e = tid; e < E; e += WG) {
 		uint row = row0 + uint(e / N);
-		if (row < rows) dst[((row / inner + uint(pc.do_)) * uint(N) + uint(e % N)) * inner + row % inner] = pc.scale * sm[e];
+		if (row < rows) dst[uint(pc.do_) + ((row / inner) * uint(N) + uint(e % N)) * inner + row % inner] = pc.scale * sm[e];
 	}
 }

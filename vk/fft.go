@@ -223,21 +223,63 @@ func (be *Backend) uploadC(v []complex128) *allocation {
 // fftAux records one fft_aux.comp stage over threads elements: rows lines
 // of this chunk, src and dst starting at lines sr and dr.
 func (be *Backend) fftAux(mode int, dst, src, tab *allocation, threads, rows, sr, dr, n, m, inner int, inv bool, scale float32) {
-	be.fftAuxW(mode, dst, src, tab, tab, threads, rows, sr, dr, n, m, inner, 1, inv, scale)
+	be.fftAuxW(mode, dst, nil, src, tab, tab, threads, rows, sr, dr, n, m, inner, 1, inv, scale)
 }
 
-// fftAuxW is fftAux with the weights of the fused multiplies (w, chans).
-func (be *Backend) fftAuxW(mode int, dst, src, tab, w *allocation, threads, rows, sr, dr, n, m, inner, chans int, inv bool, scale float32) {
-	push := pushBuf{}.i(rows, b2i(inv)).f(scale).i(sr, dr, chans)
+// fftAuxW is fftAux with the weights of the fused multiplies (w, chans)
+// and, for them, the second output spec (nil: none). Only the lines of src
+// and dst that the stage touches are bound (see lineArg).
+func (be *Backend) fftAuxW(mode int, dst, spec, src, tab, w *allocation, threads, rows, sr, dr, n, m, inner, chans int, inv bool, scale float32) {
+	h, nf := n/2, n/2+1
+	// elements per line and bytes per element of src and dst
+	var sl, se, dl, de int
+	switch mode {
+	case auxR2CPost, auxR2CPostMul:
+		sl, se, dl, de = h, 8, nf, 8
+	case auxC2RPre:
+		sl, se, dl, de = nf, 8, h, 8
+	case auxR2C:
+		sl, se, dl, de = n, 4, n, 8
+	case auxCrop, auxCropMul:
+		sl, se, dl, de = n, 8, nf, 8
+	case auxHermitian:
+		sl, se, dl, de = nf, 8, n, 8
+	case auxReal:
+		sl, se, dl, de = n, 8, n, 4
+	case auxBluePre:
+		sl, se, dl, de = n, 8, m, 8
+	case auxBlueMul:
+		sl, se, dl, de = m, 8, m, 8
+	default: // auxBluePost
+		sl, se, dl, de = m, 8, n, 8
+	}
+	ga, so := be.lineArg(src, false, sr, rows, sl, se)
+	gd, do := be.lineArg(dst, true, dr, rows, dl, de)
+	gs, spo := gd, do
+	if spec != nil {
+		gs, spo = be.lineArg(spec, true, dr, rows, dl, de)
+	}
+	push := pushBuf{}.i(rows, b2i(inv)).f(scale).i(so, do, chans, b2i(spec != nil), dr, spo)
 	be.c.dispatch("fft_aux", []uint32{uint32(mode), uint32(n), uint32(m), uint32(inner)}, be.groups1D(threads, 256), push,
-		arg{a: dst, write: true}, arg{a: src}, arg{a: tab}, arg{a: w})
+		gd, ga, arg{a: tab}, arg{a: w}, gs)
+}
+
+// lineArg binds lines [l0, l0+cnt) of an array whose lines hold ln elements
+// of esz bytes (the binding's start moved down to the offset alignment) and
+// returns the element offset of line l0 inside the binding. Transforms of
+// arrays larger than one binding run in chunks of lines that fit.
+func (be *Backend) lineArg(a *allocation, write bool, l0, cnt, ln, esz int) (arg, int) {
+	off := uint64(l0) * uint64(ln) * uint64(esz)
+	size := uint64(max(cnt, 1)) * uint64(ln) * uint64(esz)
+	start := off &^ (be.c.mem.align - 1)
+	return arg{a: a, write: write, off: start, size: size + off - start}, int((off - start) / uint64(esz))
 }
 
 // fftChunkBytes bounds the complex scratch of one chunk of a transform:
 // small on CPU devices, where a chunk's passes then stay in the caches
 // (1.5–2× at 128×152×152 on lavapipe), the binding limit on GPUs.
 func (be *Backend) fftChunkBytes() int {
-	lim := int(be.c.mem.maxRange)
+	lim := 4 * be.bindFloats()
 	if fftChunk > 0 {
 		return min(lim, fftChunk)
 	}
@@ -331,9 +373,16 @@ func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n
 		for i, r := range p.radices {
 			pack |= r << (4 * i)
 		}
-		push := pushBuf{}.i(outer, inner, b2i(inv)).f(scale).i(sO, dO)
-		be.c.dispatch("fft_shared", []uint32{uint32(wg), uint32(n), uint32(g), uint32(pack)},
-			be.c.grid(uint64((rows+g-1)/g)), push, arg{a: dst, write: true}, arg{a: src}, arg{a: tw})
+		// Chunks of outer lines within one binding.
+		step := min(outer, max(1, 4*be.bindFloats()/(n*inner*8)))
+		for o0 := 0; o0 < outer; o0 += step {
+			cnt := min(step, outer-o0)
+			gs, so := be.lineArg(src, false, sO+o0, cnt, n*inner, 8)
+			gd, do := be.lineArg(dst, true, dO+o0, cnt, n*inner, 8)
+			push := pushBuf{}.i(cnt, inner, b2i(inv)).f(scale).i(so, do)
+			be.c.dispatch("fft_shared", []uint32{uint32(wg), uint32(n), uint32(g), uint32(pack)},
+				be.c.grid(uint64((cnt*inner+g-1)/g)), push, gd, gs, arg{a: tw})
+		}
 		return
 	}
 	// Global passes, in chunks of outer lines (cache-sized on CPU devices);
@@ -389,10 +438,21 @@ func (be *Backend) fftPass(p fftPassArgs) {
 	if p.tabs == nil {
 		p.tabs = p.tw
 	}
-	push := pushBuf{}.i(p.lines, b2i(p.inv)).f(p.scale).i(p.inO, p.outO, p.bn, max(1, p.binner), b2i(p.cinv))
+	// Bind the lines this pass touches: [·][n][inner] lines, or with the
+	// fused Bluestein load/store the original [·][bn][binner] array's rows
+	// (inO/outO count rows there, in whole multiples of binner).
+	gi, so := be.lineArg(p.in, false, p.inO, p.lines, p.n*p.inner, 8)
+	if p.load == 1 {
+		gi, so = be.lineArg(p.in, false, p.inO, p.lines, p.bn, 8)
+	}
+	gout, do := be.lineArg(p.out, true, p.outO, p.lines, p.n*p.inner, 8)
+	if p.store == 2 {
+		gout, do = be.lineArg(p.out, true, p.outO, p.lines, p.bn, 8)
+	}
+	push := pushBuf{}.i(p.lines, b2i(p.inv)).f(p.scale).i(so, do, p.bn, max(1, p.binner), b2i(p.cinv))
 	spec := []uint32{uint32(p.r | p.load<<8 | p.store<<12), uint32(p.n), uint32(p.ns), uint32(p.inner)}
 	be.c.dispatch("fft", spec, be.groups1D(p.lines*p.inner*p.n/p.r, 64), push,
-		arg{a: p.out, write: true}, arg{a: p.in}, arg{a: p.tw}, arg{a: p.tabl}, arg{a: p.tabs})
+		gout, gi, arg{a: p.tw}, arg{a: p.tabl}, arg{a: p.tabs})
 }
 
 // fftFuseBlue selects the fused Bluestein chain on the global-pass path
@@ -438,7 +498,7 @@ func (be *Backend) blueFused(bp *bluePlan, dst *allocation, dr int, src *allocat
 
 // rfftRows records dst [rows][n/2+1] = RFFT(src [rows][n]). Caller holds c.mu.
 func (be *Backend) rfftRows(dst, src *allocation, rows, n int) {
-	be.rfftRowsMul(dst, src, nil, rows, n, 1, false)
+	be.rfftRowsMulSpec(dst, nil, src, nil, rows, n, 1, false)
 }
 
 // rowStep is the rows per chunk of a real transform whose complex scratch
@@ -447,10 +507,11 @@ func (be *Backend) rowStep(rows, elems int) int {
 	return min(rows, max(1, be.fftChunkBytes()/(elems*8)))
 }
 
-// rfftRowsMul is rfftRows with, when w ≠ nil, the spectrum of row r
+// rfftRowsMulSpec is rfftRows with, when w ≠ nil, the spectrum of row r
 // multiplied by w[r mod chans][:] (conjugated with conjW) in the
-// post-processing pass. Rows run in chunks (chunk-local scratch).
-func (be *Backend) rfftRowsMul(dst, src, w *allocation, rows, n, chans int, conjW bool) {
+// post-processing pass, and the plain spectrum also stored into spec when
+// spec ≠ nil (with w only). Rows run in chunks (chunk-local scratch).
+func (be *Backend) rfftRowsMulSpec(dst, spec, src, w *allocation, rows, n, chans int, conjW bool) {
 	tw := be.twiddles(n)
 	post, crop, wa := auxR2CPost, auxCrop, tw
 	if w != nil {
@@ -463,7 +524,7 @@ func (be *Backend) rfftRowsMul(dst, src, w *allocation, rows, n, chans int, conj
 		for r0 := 0; r0 < rows; r0 += step {
 			cnt := min(step, rows-r0)
 			be.cfftAt(z, 0, src, r0, cnt, h, 1, false, 1)
-			be.fftAuxW(post, dst, z, tw, wa, cnt*(h+1), cnt, 0, r0, n, 0, 1, chans, conjW, 1)
+			be.fftAuxW(post, dst, spec, z, tw, wa, cnt*(h+1), cnt, 0, r0, n, 0, 1, chans, conjW, 1)
 		}
 		be.c.rec.free(z)
 		return
@@ -475,7 +536,7 @@ func (be *Backend) rfftRowsMul(dst, src, w *allocation, rows, n, chans int, conj
 		cnt := min(step, rows-r0)
 		be.fftAux(auxR2C, c, src, tw, cnt*n, cnt, r0, 0, n, 0, 1, false, 1)
 		be.cfft(f, c, cnt, n, 1, false, 1)
-		be.fftAuxW(crop, dst, f, tw, wa, cnt*(n/2+1), cnt, 0, r0, n, 0, 1, chans, conjW, 1)
+		be.fftAuxW(crop, dst, spec, f, tw, wa, cnt*(n/2+1), cnt, 0, r0, n, 0, 1, chans, conjW, 1)
 	}
 	be.c.rec.free(c)
 	be.c.rec.free(f)

@@ -126,5 +126,5 @@ func (be *Backend) RFFTMul(dst, src, w tensor.Buffer, batch, chans, n int, conjW
 	need("RFFTMul", d, 0, batch*chans*nf*2)
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	be.rfftRowsMul(d.a, s.a, wb.a, batch*chans, n, chans, conjW)
+	be.rfftRowsMulSpec(d.a, nil, s.a, wb.a, batch*chans, n, chans, conjW)
 }

@@ -928,12 +928,19 @@ func fourierConv(x, K *autograd.Var, win []window, stride int, depthwise bool, c
 	xpad := tensor.Zeros(be, N*C*p.nsp)
 	be.Copy(xpad.Buffer(), 0, p.padStrides(C, 1), x.Value.Buffer(), x.Value.Offset(), x.Value.Strides(), xs)
 	Xf := tensor.Empty(be, tensor.Float32, N*C*F*2)
-	p.rfft(Xf, xpad, N*C)
 	Hf := p.kernelSpectrum(K.Value) // depthwise [C][F], full H_T [I][O][F]
 	Yf := tensor.Empty(be, tensor.Float32, N*O*F*2)
-	if depthwise {
+	fd := p.fused()
+	if fd == nil {
+		p.rfft(Xf, xpad, N*C)
+	}
+	switch {
+	case fd != nil:
+		// Y = RFFT(x)·conj(H), and X for the backward, in one pass
+		fd.RFFTMulSpec(Yf.Buffer(), Xf.Buffer(), xpad.Buffer(), Hf.Buffer(), N, C, p.m[0], true)
+	case depthwise:
 		be.ComplexMul(Yf.Buffer(), []int{N, C, F}, Xf.Buffer(), 0, cplx, Hf.Buffer(), 0, []int{0, F, 1}, true)
-	} else {
+	default:
 		// Y[n,o] = Σ_i X[n,i] · conj(H_T[i,o])
 		be.ComplexContract(tensor.ContractGradX, Yf.Buffer(), Xf.Buffer(), Hf.Buffer(), N, O, C, F)
 	}
@@ -959,17 +966,27 @@ func fourierConv(x, K *autograd.Var, win []window, stride int, depthwise bool, c
 		gpad := tensor.Zeros(be, N*O*p.nsp)
 		be.Copy(gpad.Buffer(), 0, p.padStrides(O, stride), g.Buffer(), g.Offset(), g.Strides(), yshape)
 		G := tensor.Empty(be, tensor.Float32, N*O*F*2)
-		p.rfft(G, gpad, N*O)
+		var dXf *tensor.Tensor
+		if fd != nil && x.RequiresGrad() {
+			// dX = G·H, and G for the kernel gradient, in one pass
+			dXf = tensor.Empty(be, tensor.Float32, N*C*F*2)
+			fd.RFFTMulSpec(dXf.Buffer(), G.Buffer(), gpad.Buffer(), Hf.Buffer(), N, C, p.m[0], false)
+		} else {
+			p.rfft(G, gpad, N*O)
+		}
 		if O != C || !x.RequiresGrad() {
 			gpad.Release()
 			gpad = nil
 		}
 		if x.RequiresGrad() {
-			dXf := tensor.Empty(be, tensor.Float32, N*C*F*2)
-			if depthwise {
+			switch {
+			case dXf != nil: // fused with G above
+			case depthwise:
+				dXf = tensor.Empty(be, tensor.Float32, N*C*F*2)
 				be.ComplexMul(dXf.Buffer(), []int{N, C, F}, G.Buffer(), 0, cplx, Hf.Buffer(), 0, []int{0, F, 1}, false)
-			} else {
+			default:
 				// dX[n,i] = Σ_o G[n,o] · H_T[i,o]
+				dXf = tensor.Empty(be, tensor.Float32, N*C*F*2)
 				be.ComplexContract(tensor.ContractForward, dXf.Buffer(), G.Buffer(), Hf.Buffer(), N, O, C, F)
 			}
 			dxpad := gpad // reused when O == C (IRFFT overwrites)
@@ -985,7 +1002,10 @@ func fourierConv(x, K *autograd.Var, win []window, stride int, depthwise bool, c
 		}
 		if K.RequiresGrad() {
 			dWf := tensor.Empty(be, tensor.Float32, p.rows*F*2)
-			if depthwise {
+			if fd != nil {
+				// Σ_n X · conj(G) in one pass
+				fd.ComplexMulSum(dWf.Buffer(), Xf.Buffer(), G.Buffer(), N, C*F, true)
+			} else if depthwise {
 				// Σ_n X · conj(G)
 				P := tensor.Empty(be, tensor.Float32, N*C*F*2)
 				be.ComplexMul(P.Buffer(), []int{N, C, F}, Xf.Buffer(), 0, cplx, G.Buffer(), 0, cplx, true)

@@ -24,7 +24,9 @@ import (
 // materialised in a pooled scratch buffer and the GEMM (gemm, matmul.go)
 // is split over the threads. 1×1 stride-1 unpadded convolutions use the
 // input as col directly. Depthwise convolutions (Groups == C == K) use
-// direct loops, which avoid the tiny GEMMs im2col would produce.
+// direct loops, which avoid the tiny GEMMs im2col would produce. 2-D
+// convolutions with batch and channels in multiples of 16 take the direct,
+// batch-innermost path of convdirect.go when the CPU has AVX-512.
 
 // scratch pools float32 buffers for column matrices and accumulators.
 var scratch sync.Pool
@@ -179,6 +181,10 @@ func (be *Backend) ConvForward(p tensor.ConvParams, y, x, w tensor.Buffer) {
 		be.dwForward(&p, ys, xs, ws)
 		return
 	}
+	if directConvOK(&p) {
+		be.directForward(&p, ys, xs, ws)
+		return
+	}
 	G := p.Groups
 	cg, kg := p.C/G, p.K/G
 	ckk := cg * p.KH * p.KW
@@ -222,6 +228,10 @@ func (be *Backend) ConvBackwardData(p tensor.ConvParams, dx, dy, w tensor.Buffer
 	}
 	if isDepthwise(p) {
 		be.dwBackwardData(&p, dxs, dys, ws)
+		return
+	}
+	if directConvOK(&p) {
+		be.directBackwardData(&p, dxs, dys, ws)
 		return
 	}
 	G := p.Groups
@@ -277,6 +287,10 @@ func (be *Backend) ConvBackwardFilter(p tensor.ConvParams, dw, x, dy tensor.Buff
 	}
 	if isDepthwise(p) {
 		be.dwBackwardFilter(&p, out, xs, dys)
+		return
+	}
+	if directConvOK(&p) {
+		be.directBackwardFilter(&p, out, xs, dys)
 		return
 	}
 	ohw := p.OH * p.OW

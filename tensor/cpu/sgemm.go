@@ -1,6 +1,7 @@
 package cpu
 
 //go:generate go run ./internal/sgemmgen -o sgemm_amd64.s
+//go:generate go run ./internal/convgen -o convdirect_amd64.s
 
 import (
 	"runtime"

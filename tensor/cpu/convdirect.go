@@ -1,0 +1,461 @@
+package cpu
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/dash-go/dash/tensor"
+)
+
+// Direct convolution, batch innermost.
+//
+// For 2-D convolutions with large dilated kernels on small maps (the searched
+// WRN layers: 9×9 dilation 3 on 28×28, 3×3 dilation 7 on 7×7) the implicit
+// GEMM spends most of its time packing short rows and multiplying the zeros
+// of taps that fall into the padding. This path instead works on copies with
+// the batch innermost, so that every (pixel, tap) is a run of contiguous
+// floats and no tap outside the input is ever touched:
+//
+//	forward:         y[p][k][n]  = Σ_{t valid at p} Σ_c W[k][c][t] · x[p+t][c][n]
+//	backward data:   dx[q][c][n] = Σ_{t, p: p+t = q} Σ_k W[k][c][t] · dy[p][k][n]
+//	backward filter: dW[t][k][c] = Σ_{p valid for t} Σ_n dy[p][n][k] · x[p+t][n][c]
+//
+// (x, y, dx, dy as [pixel][channel][batch] for the first two and
+// [pixel][batch][channel] for the filter gradient; NCHW ↔ these layouts are
+// 2-D transposes). Each sum is one call of a register-tile micro-kernel
+// (dirFn) over a list of (offset, offset) pairs: the valid taps of one output
+// pixel, or the valid pixels of one tap. Strides 2+ and any dilation or
+// padding only change the lists.
+
+// dirFn computes an mr×(16·nv) tile
+//
+//	out[i][l] (+)= Σ_{j<n} Σ_{d<depth} b[boffs[j] + d·ldb + 4i] · v[voffs[j] + d·ldv + 4l]
+//
+// with offsets and strides in bytes from v and b; rows of out are ldo bytes
+// apart and are overwritten, or added to when add != 0. n ≥ 1, depth ≥ 1.
+type dirFn func(n int, voffs, boffs *int, v, b *float32, ldv, ldb, depth int, out *float32, ldo, add int)
+
+type dirShape struct{ mr, nv int }
+
+// dirKernelSet is a set of micro-kernels by shape; it has at least the
+// shapes 8×1, 8×2, 8×3 and 16×1.
+type dirKernelSet struct {
+	name string
+	fns  map[dirShape]dirFn
+}
+
+// dirKernels is the set the direct path uses; nil turns the path off.
+var dirKernels = asmDirKernels
+
+// goDirKernels is the portable reference implementation of dirFn (tests).
+var goDirKernels = func() *dirKernelSet {
+	s := &dirKernelSet{name: "go", fns: map[dirShape]dirFn{}}
+	for _, sh := range []dirShape{{8, 1}, {8, 2}, {8, 3}, {16, 1}} {
+		s.fns[sh] = dirKernelGo(sh.mr, sh.nv)
+	}
+	return s
+}()
+
+func dirKernelGo(mr, nv int) dirFn {
+	w := 16 * nv
+	return func(n int, voffs, boffs *int, v, b *float32, ldv, ldb, depth int, out *float32, ldo, add int) {
+		vo, bo := unsafe.Slice(voffs, n), unsafe.Slice(boffs, n)
+		acc := make([]float32, mr*w)
+		for j := range n {
+			vp := unsafe.Add(unsafe.Pointer(v), vo[j])
+			bp := unsafe.Add(unsafe.Pointer(b), bo[j])
+			for d := range depth {
+				vrow := unsafe.Slice((*float32)(unsafe.Add(vp, d*ldv)), w)
+				brow := unsafe.Slice((*float32)(unsafe.Add(bp, d*ldb)), mr)
+				for i, bv := range brow {
+					a := acc[i*w : (i+1)*w]
+					for l, x := range vrow {
+						a[l] += bv * x
+					}
+				}
+			}
+		}
+		for i := range mr {
+			o := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(out), i*ldo)), w)
+			if add != 0 {
+				for l := range o {
+					o[l] += acc[i*w+l]
+				}
+			} else {
+				copy(o, acc[i*w:(i+1)*w])
+			}
+		}
+	}
+}
+
+// directConvOK reports whether the direct path computes p: 2-D, one group,
+// batch a multiple of 16, channels multiples of 16 (in) and 8 (out), and not
+// a 1×1 stride-1 conv (a plain GEMM already). Wide convolutions on large
+// maps whose taps nearly all fall inside the input (a 3×3 on 28×28 with
+// 64 channels) stay on the implicit GEMM, which runs them faster
+// (BenchmarkConvDirectVsImplicit).
+func directConvOK(p *tensor.ConvParams) bool {
+	if dirKernels == nil || p.Groups != 1 || p.H <= 1 || p.W <= 1 ||
+		p.N%16 != 0 || p.C%16 != 0 || p.K%8 != 0 || isPointwise(*p) {
+		return false
+	}
+	return !(p.C >= 64 && p.OH*p.OW >= 256 && validTapFraction(p) >= 0.85)
+}
+
+// validTapFraction is the fraction of (output pixel, tap) pairs whose input
+// lies inside x: the share of an im2col matrix that is not padding.
+func validTapFraction(p *tensor.ConvParams) float64 {
+	axis := func(k, s, d, pad, in, out int) float64 {
+		v := 0
+		for t := range k {
+			lo, hi := validRange(t*d-pad, s, in, out)
+			v += hi - lo
+		}
+		return float64(v) / float64(k*out)
+	}
+	return axis(p.KH, p.SH, p.DH, p.PH, p.H, p.OH) * axis(p.KW, p.SW, p.DW, p.PW, p.W, p.OW)
+}
+
+// vecSlices splits n (a multiple of 16) into runs of 16·nv, nv ≤ 3,
+// preferring nv = 2.
+func vecSlices(n int) (s []dirShape) {
+	for n0 := 0; n0 < n; {
+		nv := 2
+		switch (n - n0) / 16 {
+		case 1:
+			nv = 1
+		case 3:
+			nv = 3
+		}
+		s = append(s, dirShape{mr: n0, nv: nv}) // mr holds the start here
+		n0 += 16 * nv
+	}
+	return s
+}
+
+// parallelDyn runs f over [0, n) in chunks of grain handed out dynamically
+// to the backend's threads (balanced under uneven work and outside load).
+func (be *Backend) parallelDyn(n, grain int, f func(lo, hi int)) {
+	w := min(be.threads, (n+grain-1)/grain)
+	if w <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(int64(grain))) - grain
+				if lo >= n {
+					return
+				}
+				f(lo, min(lo+grain, n))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// transpose2D sets dst[dOff + j·ldd + i] = src[sOff + i·lds + j] for
+// i < rows, j < cols.
+func transpose2D(dst []float32, dOff, ldd int, src []float32, sOff, lds, rows, cols int) {
+	i0 := 0
+	if tr := bestKernel.tr; tr != nil && cols >= 8 {
+		_ = dst[dOff+(cols-1)*ldd+rows-1]
+		_ = src[sOff+(rows-1)*lds+cols-1]
+		for ; i0+8 <= rows; i0 += 8 {
+			j := 0
+			for ; j+8 <= cols; j += 8 {
+				tr(&dst[dOff+j*ldd+i0], ldd, &src[sOff+i0*lds+j], lds)
+			}
+			for ; j < cols; j++ {
+				d := dst[dOff+j*ldd+i0 : dOff+j*ldd+i0+8]
+				for i := range d {
+					d[i] = src[sOff+(i0+i)*lds+j]
+				}
+			}
+		}
+	}
+	for i := i0; i < rows; i++ {
+		s := src[sOff+i*lds : sOff+i*lds+cols]
+		for j, v := range s {
+			dst[dOff+j*ldd+i] = v
+		}
+	}
+}
+
+// padLD returns the row length used for rows of n floats: n, plus 16 when
+// n·4 bytes is a multiple of 256, so that walking down a column does not
+// keep hitting the same few L1 sets.
+func padLD(n int) int {
+	if n%64 == 0 {
+		return n + 16
+	}
+	return n
+}
+
+// toPCN writes x [n][c][hw] as xt [hw][c][ld] (columns n).
+func (be *Backend) toPCN(x []float32, n, c, hw, ld int, xt []float32) {
+	be.parallelDyn(c, 1, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			transpose2D(xt, ci*ld, c*ld, x, ci*hw, c*hw, n, hw)
+		}
+	})
+}
+
+// fromPCN writes xt [hw][c][ld] (columns n) as x [n][c][hw].
+func (be *Backend) fromPCN(xt []float32, n, c, hw, ld int, x []float32) {
+	be.parallelDyn(c, 1, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			transpose2D(x, ci*hw, c*hw, xt, ci*ld, c*ld, hw, n)
+		}
+	})
+}
+
+// toPNC writes x [n][c][hw] as xt [hw][n][ld] (columns c).
+func (be *Backend) toPNC(x []float32, n, c, hw, ld int, xt []float32) {
+	be.parallelDyn(n, 1, func(lo, hi int) {
+		for ni := lo; ni < hi; ni++ {
+			transpose2D(xt, ni*ld, n*ld, x, ni*c*hw, hw, c, hw)
+		}
+	})
+}
+
+// depthBlock is the depth (channels) per micro-kernel call when each of cnt
+// taps reads rows of rowBytes: the taps' rows of one block (about 96 KiB)
+// stay in L2 while the output-channel blocks sweep them. A multiple of 8
+// dividing c.
+func depthBlock(c, cnt, rowBytes int) int {
+	b := max(8, (96<<10)/max(1, cnt*rowBytes)/8*8)
+	for b < c && c%b != 0 {
+		b -= 8
+	}
+	return min(b, c)
+}
+
+// directForward computes y = conv(x, w) on the direct path.
+func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
+	N, C, K := p.N, p.C, p.K
+	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
+	ldn, ldk := padLD(N), padLD(K)
+	xt, yt, wt := getScratch(ldn*C*hw), getScratch(ldn*K*ohw), getScratch(kk*C*ldk)
+	defer putScratch(xt)
+	defer putScratch(yt)
+	defer putScratch(wt)
+	w := *wt
+	for k := range K { // w[t][c][k]
+		for c := range C {
+			src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
+			for t, v := range src {
+				w[(t*C+c)*ldk+k] = v
+			}
+		}
+	}
+	be.toPCN(xs, N, C, hw, ldn, *xt)
+	x, y := *xt, *yt
+	fns := dirKernels.fns
+	slices := vecSlices(N)
+	be.parallelDyn(ohw, 4, func(lo, hi int) {
+		vo, bo := make([]int, kk), make([]int, kk)
+		for pix := lo; pix < hi; pix++ {
+			oh, ow := pix/p.OW, pix%p.OW
+			cnt := 0
+			for kh := range p.KH {
+				ih := oh*p.SH + kh*p.DH - p.PH
+				if ih < 0 || ih >= p.H {
+					continue
+				}
+				for kw := range p.KW {
+					iw := ow*p.SW + kw*p.DW - p.PW
+					if iw < 0 || iw >= p.W {
+						continue
+					}
+					vo[cnt] = (ih*p.W + iw) * C * ldn * 4
+					bo[cnt] = (kh*p.KW + kw) * C * ldk * 4
+					cnt++
+				}
+			}
+			yp := y[pix*K*ldn : (pix+1)*K*ldn]
+			if cnt == 0 {
+				clear(yp)
+				continue
+			}
+			for _, s := range slices {
+				cb := depthBlock(C, cnt, 64*s.nv)
+				fn := fns[dirShape{8, s.nv}]
+				for c0 := 0; c0 < C; c0 += cb {
+					for k0 := 0; k0 < K; k0 += 8 {
+						fn(cnt, &vo[0], &bo[0], &x[c0*ldn+s.mr], &w[c0*ldk+k0], ldn*4, ldk*4, cb, &yp[k0*ldn+s.mr], ldn*4, c0)
+					}
+				}
+			}
+		}
+	})
+	be.fromPCN(y, N, K, ohw, ldn, ys)
+}
+
+// directBackwardData computes dx from dy and w on the direct path.
+func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float32) {
+	N, C, K := p.N, p.C, p.K
+	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
+	ldn, ldc := padLD(N), padLD(C)
+	gt, xt, wt := getScratch(ldn*K*ohw), getScratch(ldn*C*hw), getScratch(kk*ldc*K)
+	defer putScratch(gt)
+	defer putScratch(xt)
+	defer putScratch(wt)
+	w := *wt
+	for k := range K { // w[t][k][c]
+		for c := range C {
+			src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
+			for t, v := range src {
+				w[(t*K+k)*ldc+c] = v
+			}
+		}
+	}
+	be.toPCN(dys, N, K, ohw, ldn, *gt)
+	g, dx := *gt, *xt
+	fns := dirKernels.fns
+	slices := vecSlices(N)
+	be.parallelDyn(hw, 4, func(lo, hi int) {
+		vo, bo := make([]int, kk), make([]int, kk)
+		for pix := lo; pix < hi; pix++ {
+			ih, iw := pix/p.W, pix%p.W
+			cnt := 0
+			for kh := range p.KH {
+				a := ih + p.PH - kh*p.DH
+				if a < 0 || a%p.SH != 0 || a/p.SH >= p.OH {
+					continue
+				}
+				oh := a / p.SH
+				for kw := range p.KW {
+					b := iw + p.PW - kw*p.DW
+					if b < 0 || b%p.SW != 0 || b/p.SW >= p.OW {
+						continue
+					}
+					vo[cnt] = (oh*p.OW + b/p.SW) * K * ldn * 4
+					bo[cnt] = (kh*p.KW + kw) * K * ldc * 4
+					cnt++
+				}
+			}
+			xp := dx[pix*C*ldn : (pix+1)*C*ldn]
+			if cnt == 0 {
+				clear(xp)
+				continue
+			}
+			for _, s := range slices {
+				kb := depthBlock(K, cnt, 64*s.nv)
+				fn := fns[dirShape{8, s.nv}]
+				for k0 := 0; k0 < K; k0 += kb {
+					for c0 := 0; c0 < C; c0 += 8 {
+						fn(cnt, &vo[0], &bo[0], &g[k0*ldn+s.mr], &w[k0*ldc+c0], ldn*4, ldc*4, kb, &xp[c0*ldn+s.mr], ldn*4, k0)
+					}
+				}
+			}
+		}
+	})
+	be.fromPCN(dx, N, C, hw, ldn, dxs)
+}
+
+// directBackwardFilter computes dw (summed over the batch) on the direct
+// path. The output pixels are cut into chunks small enough for the chunk's
+// dy and the x rows it meets to stay in L2; each worker adds its chunks
+// into a private [tap][K][C] accumulator, summed at the end.
+func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []float32) {
+	N, C, K := p.N, p.C, p.K
+	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
+	ldc, ldk := padLD(C), padLD(K)
+	xt, gt := getScratch(N*ldc*hw), getScratch(N*ldk*ohw)
+	defer putScratch(xt)
+	defer putScratch(gt)
+	be.toPNC(xs, N, C, hw, ldc, *xt)
+	be.toPNC(dys, N, K, ohw, ldk, *gt)
+	x, g := *xt, *gt
+	mr := 8
+	if C == 16 && K%16 == 0 {
+		mr = 16
+	}
+	cs := vecSlices(C)
+	fns := dirKernels.fns
+	chunk := max(2, (64<<10)/(N*ldk*4))
+	chunk = min(chunk, max(1, ohw/(4*be.threads)))
+	nch := (ohw + chunk - 1) / chunk
+	workers := min(be.threads, nch)
+	accs := make([]*[]float32, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for wi := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acc := getScratch(kk * K * ldc)
+			accs[wi] = acc
+			a := *acc
+			touched := make([]bool, kk)
+			vo, bo := make([]int, chunk), make([]int, chunk)
+			for {
+				ci := int(next.Add(1)) - 1
+				if ci >= nch {
+					break
+				}
+				lo, hi := ci*chunk, min((ci+1)*chunk, ohw)
+				for t := range kk {
+					kh, kw := t/p.KW, t%p.KW
+					cnt := 0
+					for pix := lo; pix < hi; pix++ {
+						oh, ow := pix/p.OW, pix%p.OW
+						ih, iw := oh*p.SH+kh*p.DH-p.PH, ow*p.SW+kw*p.DW-p.PW
+						if ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+							continue
+						}
+						vo[cnt] = (ih*p.W + iw) * N * ldc * 4
+						bo[cnt] = pix * N * ldk * 4
+						cnt++
+					}
+					if cnt == 0 {
+						continue
+					}
+					add := 0
+					if touched[t] {
+						add = 1
+					}
+					touched[t] = true
+					for k0 := 0; k0 < K; k0 += mr {
+						for _, s := range cs {
+							fns[dirShape{mr, s.nv}](cnt, &vo[0], &bo[0], &x[s.mr], &g[k0], ldc*4, ldk*4, N, &a[(t*K+k0)*ldc+s.mr], ldc*4, add)
+						}
+					}
+				}
+			}
+			for t, ok := range touched {
+				if !ok {
+					for k := range K {
+						clear(a[(t*K+k)*ldc : (t*K+k)*ldc+C])
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	a := *accs[0]
+	for _, b := range accs[1:] {
+		for i, v := range (*b)[:kk*K*ldc] {
+			a[i] += v
+		}
+		putScratch(b)
+	}
+	for k := range K { // dw[k][c][t] = acc[t][k][c]
+		for c := range C {
+			d := dws[(k*C+c)*kk : (k*C+c+1)*kk]
+			for t := range d {
+				d[t] = a[(t*K+k)*ldc+c]
+			}
+		}
+	}
+	putScratch(accs[0])
+}

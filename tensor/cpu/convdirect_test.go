@@ -1,0 +1,116 @@
+package cpu
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/dash-go/dash/internal/testenv"
+	"github.com/dash-go/dash/tensor"
+	"github.com/dash-go/dash/tensor/cpu/internal/convgen/gen"
+)
+
+// directCases are shapes the direct path takes (N%16, C%16, K%8, 2-D):
+// odd and prime sizes, dilation larger than the map, stride 2, 1×1 stride
+// 2, asymmetric and oversized padding, kernels larger than the input.
+var directCases = []convCase{
+	// n, c, h, w, k, g, kh, kw, sh, sw, dh, dw, phb, pha, pwb, pwa
+	{16, 16, 7, 7, 16, 1, 3, 3, 1, 1, 7, 7, 7, 7, 7, 7},       // 3×3 d7 on 7×7: only the centre tap
+	{16, 16, 7, 7, 24, 1, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4},       // 9×9 on 7×7 (K = 24: three 8-blocks)
+	{32, 16, 13, 11, 16, 1, 9, 9, 1, 1, 3, 3, 12, 12, 12, 12}, // 9×9 d3, prime sizes
+	{16, 32, 5, 3, 8, 1, 3, 5, 1, 1, 1, 2, 1, 1, 4, 4},        // rectangular kernel, W < extent
+	{48, 16, 9, 10, 16, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},      // stride 2, batch 48 (nv 3)
+	{16, 16, 11, 9, 32, 1, 5, 5, 2, 2, 3, 1, 6, 6, 2, 2},      // stride 2, dilation 3×1
+	{16, 32, 8, 8, 16, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0},       // 1×1 stride 2 (shortcut)
+	{64, 16, 4, 5, 16, 1, 2, 3, 1, 1, 2, 1, 3, 0, 0, 2},       // even kernel, asymmetric padding, batch 64
+	{16, 48, 6, 6, 16, 1, 3, 3, 3, 2, 2, 2, 5, 0, 1, 3},       // stride 3×2, C = 48 (nv 3 in the filter)
+	{16, 16, 3, 3, 8, 1, 7, 7, 1, 1, 4, 4, 12, 12, 12, 12},    // dilation > size, no valid tap at some pixels
+}
+
+func TestDirectConvAgainstNaive(t *testing.T) {
+	sets := []*dirKernelSet{goDirKernels}
+	if asmDirKernels != nil {
+		sets = append(sets, asmDirKernels)
+	}
+	saved := dirKernels
+	defer func() { dirKernels = saved }()
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, set := range sets {
+		dirKernels = set
+		for _, threads := range []int{1, 2} {
+			be := &Backend{threads: threads}
+			for i, cc := range directCases {
+				p := cc.params()
+				if !directConvOK(&p) {
+					t.Fatalf("case %d %+v: direct path not selected", i, p)
+				}
+				name := fmt.Sprintf("%s/t%d/case%d_%+v", set.name, threads, i, p)
+				x := randSlice(r, p.N*p.C*p.H*p.W)
+				w := randSlice(r, p.K*p.C*p.KH*p.KW)
+				dy := randSlice(r, p.N*p.K*p.OH*p.OW)
+				y, dx, dw, ya, dxa, dwa := naiveConv(p, x, w, dy)
+				yb := &Buf{F: randSlice(r, len(y))}
+				dxb := &Buf{F: randSlice(r, len(dx))}
+				dwb := &Buf{F: randSlice(r, len(dw))}
+				be.ConvForward(p, yb, &Buf{F: x}, &Buf{F: w})
+				be.ConvBackwardData(p, dxb, &Buf{F: dy}, &Buf{F: w})
+				be.ConvBackwardFilter(p, dwb, &Buf{F: x}, &Buf{F: dy})
+				compare(t, name+"/y", yb.F, y, ya)
+				compare(t, name+"/dx", dxb.F, dx, dxa)
+				compare(t, name+"/dw", dwb.F, dw, dwa)
+			}
+		}
+	}
+	if asmDirKernels == nil {
+		testenv.Skip(t, "no AVX-512: the assembly kernels of the direct convolution were not tested (the Go ones were)")
+	}
+}
+
+// TestDirectConvNotSelected: shapes outside the direct path's contract
+// keep the other paths.
+func TestDirectConvNotSelected(t *testing.T) {
+	for _, cc := range []convCase{
+		{10, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // batch 10
+		{16, 1, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    // C = 1 (stem)
+		{16, 16, 1, 9, 16, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1},   // 1-D
+		{16, 16, 7, 7, 16, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // groups
+		{16, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   // 1×1 stride 1
+		{32, 64, 28, 28, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // wide 3×3 on 28×28: the implicit GEMM is faster
+	} {
+		p := cc.params()
+		if directConvOK(&p) {
+			t.Errorf("%+v: direct path selected", p)
+		}
+	}
+}
+
+func TestGeneratedConvAsmUpToDate(t *testing.T) {
+	var b bytes.Buffer
+	gen.Write(&b)
+	got, err := os.ReadFile("convdirect_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, b.Bytes()) {
+		t.Fatal("convdirect_amd64.s differs from internal/convgen's output: run go generate ./tensor/cpu")
+	}
+}
+
+// BenchmarkConv2dWRNDilated is a searched WRN-16-1 layer (forward + both
+// backward kernels): batch 32, 16 → 16 channels, 28×28, 9×9 dilation 3,
+// 'same' padding, on the path ConvForward picks.
+func BenchmarkConv2dWRNDilated(b *testing.B) {
+	benchConv(b, tensor.ConvParams{N: 32, C: 16, H: 28, W: 28, K: 16, Groups: 1, KH: 9, KW: 9,
+		SH: 1, SW: 1, DH: 3, DW: 3, PH: 12, PW: 12, OH: 28, OW: 28})
+}
+
+// BenchmarkConv2dWRNDilatedImplicit is the same layer on the implicit GEMM
+// (the direct path off).
+func BenchmarkConv2dWRNDilatedImplicit(b *testing.B) {
+	saved := dirKernels
+	dirKernels = nil
+	defer func() { dirKernels = saved }()
+	BenchmarkConv2dWRNDilated(b)
+}

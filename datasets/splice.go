@@ -38,7 +38,10 @@ func init() {
 	mustRegister(&Task{
 		Name:        "splice",
 		Description: "primate splice junctions: 60 nt one-hot 4×60 (A,C,G,T) → donor (ei), acceptor (ie) or neither (n); real labelled genomics",
-		Source:      "Debian " + SplicePackage + " (" + SpliceFile + ", UCI/StatLog splice-junction data, GPL-2)",
+		Family:      "genomics 1-D point",
+		StandsFor:   "real labelled genomics (DeepSEA family, 1-D point; no NAS-Bench-360 twin)",
+		Licence:     "GPL-2 (mlbench)",
+		Source:      "Debian " + SplicePackage + " (/" + SpliceFile + ", UCI/StatLog splice-junction data, GPL-2)",
 		Dims:        1,
 		InShape:     []int{4, SpliceLength},
 		Kind:        ClassIndex,

@@ -25,14 +25,7 @@ func (be *Backend) Reduce(op tensor.ReduceOp, dst, src tensor.Buffer, outer, n, 
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	push := pushBuf{}.i(outer, n, inner, int(op))
-	// Many outputs with a short axis: one thread per output. Otherwise one
-	// workgroup per output, its threads striding over the axis.
-	if outer*inner >= 4096 && n <= 64 || inner >= 256 && outer*inner >= 16384 {
-		be.c.dispatch("reduce_inner", []uint32{uint32(op)}, be.groups1D(outer*inner, 256), push, wr(d), rd(s))
-		return
-	}
-	be.c.dispatch("reduce", []uint32{uint32(op)}, be.c.grid(uint64(outer*inner)), push, wr(d), rd(s))
+	be.reduce(op, d, s, outer, n, inner) // reduce.go
 }
 
 // Random fills n elements at off with counter-based random numbers

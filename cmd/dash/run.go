@@ -80,6 +80,7 @@ type runFlags struct {
 	classes                               int
 	random, seeds                         int
 	backbone, retrainBackbone             string
+	objective                             objectiveFlags // objective.go: --loss, --metric, --pos-weight
 	search                                dash.SearchOptions
 	nats                                  *natsFlags // worker.go
 }
@@ -102,10 +103,12 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.IntVar(&f.random, "random", -1, "random architectures (uniform (k, d) per layer) trained as controls, each with its own hyperparameter stage (default: the budget's)")
 	fs.IntVar(&f.seeds, "seeds", 1, "repeat search and retraining over seeds --seed … --seed+N-1 (runs in <out>/seed-<s>, summary.md over them)")
 	fs.StringVar(&f.backbone, "backbone", "", "backbone instead of the task's: "+strings.Join(nn.BackboneNames(), ", "))
+	addObjectiveFlags(fs, &f.objective)
 	fs.StringVar(&f.retrainBackbone, "retrain-backbone", "", "backbone for the discrete networks only (hyperparameters, retraining, eval), e.g. resnet1d-causal (default: the searched one)")
 	fs.Float64Var(&f.search.Warmup, "alpha-warmup", 0, "share of the search steps that train only the weights before α moves (default 0.25; negative: none)")
-	fs.Float64Var(&f.search.LRScale, "alpha-lr-scale", 0, "extra factor on the step-scaled α learning rate (default 1)")
-	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default 1e-5, the reference's; negative: none)")
+	fs.Float64Var(&f.search.LRScale, "alpha-lr-scale", 0, "extra factor on the step-scaled α learning rate (default 10 with SGD, 1 with the TCN's Adam)")
+	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default: none for point tasks, 1e-5·10k for dense ones, as the reference; negative: none)")
+	fs.StringVar(&f.search.TapLR, "tap-lr", "", "search: each candidate kernel's learning rate: equal (scaled by (k_min/k)^dims, the default) or shared (one rate, the reference)")
 	fs.BoolVar(&f.search.NoScale, "alpha-no-scale", false, "keep the reference's α learning rate whatever the number of search steps")
 	fs.BoolVar(&f.search.Softmax, "alpha-softmax", false, "mix the candidates with softmax(α) instead of Gumbel-softmax samples during the search")
 	f.nats = addNATSFlags(fs) // worker.go: --nats, --workers, credentials and TLS
@@ -130,11 +133,17 @@ func loadTask(ctx context.Context, f *runFlags, progress io.Writer) (*datasets.T
 		if err != nil {
 			return nil, nil, fmt.Errorf("--data: %w", err)
 		}
+		if task, err = f.objective.apply(task); err != nil { // objective.go
+			return nil, nil, err
+		}
 		return task, split, nil
 	}
 	task, err := datasets.Lookup(f.task)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--task: %w", err)
+	}
+	if task, err = f.objective.apply(task); err != nil { // before loading: a bad flag fails at once
+		return nil, nil, err
 	}
 	if task.Present != nil {
 		if ok, why := task.Present(); !ok && !task.Synthetic {
@@ -185,6 +194,14 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	if f.backbone != "" { // before the budget: the TCN has its own epochs
+		if !slices.Contains(nn.BackboneNames(), f.backbone) {
+			return fmt.Errorf("--backbone %q: unknown (known: %s)", f.backbone, strings.Join(nn.BackboneNames(), ", "))
+		}
+		t := *task
+		t.Backbone = f.backbone
+		task = &t
+	}
 	budget, err := dash.Budgets(f.budget, task)
 	if err != nil {
 		return fmt.Errorf("--budget: %w", err)
@@ -194,14 +211,6 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	}
 	if f.seeds < 1 {
 		return fmt.Errorf("--seeds %d: want at least 1", f.seeds)
-	}
-	if f.backbone != "" {
-		if !slices.Contains(nn.BackboneNames(), f.backbone) {
-			return fmt.Errorf("--backbone %q: unknown (known: %s)", f.backbone, strings.Join(nn.BackboneNames(), ", "))
-		}
-		t := *task
-		t.Backbone = f.backbone
-		task = &t
 	}
 	if f.retrainBackbone != "" {
 		if !slices.Contains(nn.BackboneNames(), f.retrainBackbone) {

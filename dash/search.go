@@ -105,7 +105,13 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 	}
 	var aggs []*AggConv
 	factory := func(spec nn.ConvSpec) (nn.Layer, error) {
-		depthwise := spec.In == spec.Out && max(spec.Groups, 1) == 1
+		// in == out convs are searched depthwise (the reference's
+		// `separable`), and so are depthwise convs (ConvNeXt's 7×7)
+		g := max(spec.Groups, 1)
+		depthwise := spec.In == spec.Out && (g == 1 || g == spec.In)
+		if g != 1 && !depthwise {
+			return nil, fmt.Errorf("searchable conv %s: %d groups: the search takes ordinary and depthwise convolutions only", spec.Name, g)
+		}
 		ac, err := NewAggConv(AggConvConfig{
 			Name: spec.Name, Dims: spec.Dims, In: spec.In, Out: spec.Out,
 			Kernels: cfg.Kernels, Dilations: cfg.Dilations, Stride: spec.Stride,

@@ -14,17 +14,34 @@ import (
 func convOut(in, k, s, d, pb, pa int) int { return (in+pb+pa-d*(k-1)-1)/s + 1 }
 
 func TestConvConformance(t *testing.T) {
-	for _, direct := range []bool{false, true} {
-		t.Run(fmt.Sprintf("direct=%v", direct), func(t *testing.T) {
+	// The implicit GEMM and depthwise kernels in both variants (shared-memory
+	// tiles, registers only), the filter gradient split over the batch, and
+	// the direct shaders.
+	for _, v := range []struct {
+		name                  string
+		direct                bool
+		tiled, splits, rLimit int
+		big                   bool
+	}{
+		{"tiled", false, 1, 0, 0, false},
+		{"registers", false, 0, 0, 0, true},
+		// The filter gradient's reduction in 3 parallel splits; then every
+		// reduction cut at 40 (passes that accumulate, as on lavapipe past
+		// its loop limit), with 2 side-by-side splits per pass.
+		{"split3", false, 1, 3, 0, false},
+		{"rlimit40", false, 0, 2, 40, false},
+		{"direct", true, -1, 0, 0, false},
+	} {
+		t.Run(v.name, func(t *testing.T) {
 			be := shared(t)
-			be.directConv = direct
-			defer func() { be.directConv = false }()
-			testConv(t, be)
+			be.directConv, gemmTiledMode, convSplitsForce, convRLimit = v.direct, v.tiled, v.splits, v.rLimit
+			defer func() { be.directConv, gemmTiledMode, convSplitsForce, convRLimit = false, -1, 0, 0 }()
+			testConv(t, be, v.big && !testing.Short())
 		})
 	}
 }
 
-func testConv(t *testing.T, be *Backend) {
+func testConv(t *testing.T, be *Backend, big bool) {
 	r := rand.New(rand.NewSource(10))
 	type cc struct {
 		n, c, h, w, k, g, kh, kw, sh, sw, dh, dw, ph, pw, pha, pwa int
@@ -38,7 +55,17 @@ func testConv(t *testing.T, be *Backend) {
 		{1, 3, 1, 97, 2, 1, 1, 4, 1, 1, 1, 1, 0, 3, 0, 0},     // causal, even kernel
 		{4, 8, 16, 16, 16, 4, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},   // big-ish, strided
 		{2, 3, 5, 5, 4, 1, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0},      // valid
-		{1, 2, 300, 300, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  // > 65535·256 threads? no: many groups
+		{1, 2, 300, 300, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},  // many workgroups
+		{3, 5, 9, 11, 5, 5, 3, 3, 2, 2, 1, 2, 1, 2, 1, 2},     // depthwise, strided
+		{2, 8, 1, 203, 8, 8, 1, 11, 1, 1, 1, 4, 0, 20, 0, 20}, // depthwise 1-D, dilated same (DASH)
+		{2, 3, 7, 7, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},      // channel multiplier 2 (not depthwise)
+		{2, 70, 9, 9, 67, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    // M > one tile, many K tiles
+		{5, 3, 4, 4, 2, 1, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0},      // filter gradient over an odd batch
+	}
+	if big {
+		// > 65535 workgroups (depthwise planes). The implicit GEMM needs 4.2M
+		// output pixels for as many tiles (~60 s on lavapipe): not run.
+		cases = append(cases, cc{64, 1100, 1, 3, 1100, 1100, 1, 3, 1, 1, 1, 1, 0, 1, 0, 1})
 	}
 	for ci, cs := range cases {
 		p := tensor.ConvParams{N: cs.n, C: cs.c, H: cs.h, W: cs.w, K: cs.k, Groups: cs.g, KH: cs.kh, KW: cs.kw,

@@ -238,8 +238,8 @@ func (be *Backend) ConvForward(p tensor.ConvParams, y, x, w tensor.Buffer) {
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	if ch := be.convChunk(p); ch > 0 && !be.directConv {
-		be.convForwardGEMM(p, yb.a, xb.a, wb.a, ch)
+	if !be.directConv {
+		be.convForward(p, yb.a, xb.a, wb.a)
 		return
 	}
 	be.c.dispatch("conv_fwd", nil, be.groups1D(ny, 256), convPush(p), wr(yb), rd(xb), rd(wb))
@@ -258,8 +258,8 @@ func (be *Backend) ConvBackwardData(p tensor.ConvParams, dx, dy, w tensor.Buffer
 	}
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	if ch := be.convChunk(p); ch > 0 && !be.directConv && p.OH*p.OW > 0 {
-		be.convBackwardDataGEMM(p, dxb.a, dyb.a, wb.a, ch)
+	if !be.directConv {
+		be.convBackwardData(p, dxb.a, dyb.a, wb.a)
 		return
 	}
 	be.c.dispatch("conv_bwd_data", nil, be.groups1D(nx, 256), convPush(p), wr(dxb), rd(dyb), rd(wb))
@@ -275,8 +275,8 @@ func (be *Backend) ConvBackwardFilter(p tensor.ConvParams, dw, x, dy tensor.Buff
 	need("ConvBackwardFilter", dyb, 0, p.N*p.K*p.OH*p.OW)
 	be.c.mu.Lock()
 	defer be.c.mu.Unlock()
-	if ch := be.convChunk(p); ch > 0 && !be.directConv && p.N > 0 {
-		be.convBackwardFilterGEMM(p, dwb.a, xb.a, dyb.a, ch)
+	if !be.directConv && nw > 0 {
+		be.convBackwardFilter(p, dwb.a, xb.a, dyb.a)
 		return
 	}
 	be.c.dispatch("conv_bwd_filter", nil, be.c.grid(uint64(nw)), convPush(p), wr(dwb), rd(xb), rd(dyb))

@@ -15,7 +15,7 @@ import (
 
 // The audio-tags task: a multi-label stand-in for NAS-Bench-360's FSD50K
 // (see package audiotags for the recipe). Log-mel values are stored as
-// uint16, (v − audioQMin)·audioQScale rounded: a step of 1/1024 in ln power.
+// uint16, (v − audioQMin)·audioQScale rounded: a step of 1/128 in ln power (0.034 dB).
 const (
 	AudioSeed    = 0
 	AudioTrain   = 8000
@@ -24,7 +24,7 @@ const (
 	audioPixels  = audiotags.Mels * audiotags.Frames
 	audioRecord  = 2*audioPixels + 3 // log-mel, 17 label bits
 	audioQMin    = -16.0
-	audioQScale  = 1024.0
+	audioQScale  = 128.0
 )
 
 func init() {

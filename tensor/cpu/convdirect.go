@@ -21,7 +21,7 @@ import (
 //	backward data:   dx[q][c][n] = Σ_{t, p: p+t = q} Σ_k W[k][c][t] · dy[p][k][n]
 //	backward filter: dW[t][k][c] = Σ_{p valid for t} Σ_n dy[p][n][k] · x[p+t][n][c]
 //
-// (x, y, dx, dy as [pixel][channel][batch] for the first two and
+// (x, y, dx, dy as [channel][pixel][batch] for the first two and
 // [pixel][batch][channel] for the filter gradient; NCHW ↔ these layouts are
 // 2-D transposes). Each sum is one call of a register-tile micro-kernel
 // (dirFn) over a list of (offset, offset) pairs: the valid taps of one output
@@ -163,29 +163,34 @@ func (be *Backend) parallelDyn(n, grain int, f func(lo, hi int)) {
 }
 
 // transpose2D sets dst[dOff + j·ldd + i] = src[sOff + i·lds + j] for
-// i < rows, j < cols.
+// i < rows, j < cols. Blocks of 8 columns are finished (all rows) before
+// the next, so each destination row is written whole while it is in cache.
 func transpose2D(dst []float32, dOff, ldd int, src []float32, sOff, lds, rows, cols int) {
-	i0 := 0
-	if tr := bestKernel.tr; tr != nil && cols >= 8 {
-		_ = dst[dOff+(cols-1)*ldd+rows-1]
-		_ = src[sOff+(rows-1)*lds+cols-1]
-		for ; i0+8 <= rows; i0 += 8 {
-			j := 0
-			for ; j+8 <= cols; j += 8 {
-				tr(&dst[dOff+j*ldd+i0], ldd, &src[sOff+i0*lds+j], lds)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	_ = dst[dOff+(cols-1)*ldd+rows-1]
+	_ = src[sOff+(rows-1)*lds+cols-1]
+	tr := bestKernel.tr
+	j0 := 0
+	if tr != nil {
+		for ; j0+8 <= cols; j0 += 8 {
+			i := 0
+			for ; i+8 <= rows; i += 8 {
+				tr(&dst[dOff+j0*ldd+i], ldd, &src[sOff+i*lds+j0], lds)
 			}
-			for ; j < cols; j++ {
-				d := dst[dOff+j*ldd+i0 : dOff+j*ldd+i0+8]
-				for i := range d {
-					d[i] = src[sOff+(i0+i)*lds+j]
+			for ; i < rows; i++ {
+				s := src[sOff+i*lds+j0 : sOff+i*lds+j0+8]
+				for j, v := range s {
+					dst[dOff+(j0+j)*ldd+i] = v
 				}
 			}
 		}
 	}
-	for i := i0; i < rows; i++ {
-		s := src[sOff+i*lds : sOff+i*lds+cols]
+	for i := 0; i < rows; i++ {
+		s := src[sOff+i*lds+j0 : sOff+i*lds+cols]
 		for j, v := range s {
-			dst[dOff+j*ldd+i] = v
+			dst[dOff+(j0+j)*ldd+i] = v
 		}
 	}
 }
@@ -200,22 +205,32 @@ func padLD(n int) int {
 	return n
 }
 
-// toPCN writes x [n][c][hw] as xt [hw][c][ld] (columns n).
-func (be *Backend) toPCN(x []float32, n, c, hw, ld int, xt []float32) {
-	be.parallelDyn(c, 1, func(lo, hi int) {
-		for ci := lo; ci < hi; ci++ {
-			transpose2D(xt, ci*ld, c*ld, x, ci*hw, c*hw, n, hw)
-		}
+// transposePar is transpose2D split over the backend's threads along the
+// longer side, in runs of 64.
+func (be *Backend) transposePar(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	const run = 64
+	if rows >= cols {
+		be.parallelDyn((rows+run-1)/run, 1, func(lo, hi int) {
+			r0, r1 := lo*run, min(hi*run, rows)
+			transpose2D(dst, r0, ldd, src, r0*lds, lds, r1-r0, cols)
+		})
+		return
+	}
+	be.parallelDyn((cols+run-1)/run, 1, func(lo, hi int) {
+		c0, c1 := lo*run, min(hi*run, cols)
+		transpose2D(dst, c0*ldd, ldd, src, c0, lds, rows, c1-c0)
 	})
 }
 
-// fromPCN writes xt [hw][c][ld] (columns n) as x [n][c][hw].
-func (be *Backend) fromPCN(xt []float32, n, c, hw, ld int, x []float32) {
-	be.parallelDyn(c, 1, func(lo, hi int) {
-		for ci := lo; ci < hi; ci++ {
-			transpose2D(x, ci*hw, c*hw, xt, ci*ld, c*ld, hw, n)
-		}
-	})
+// toCPN writes x [n][c·hw] as xt [c·hw][ld] (columns n): channels, pixels,
+// batch innermost.
+func (be *Backend) toCPN(x []float32, n, chw, ld int, xt []float32) {
+	be.transposePar(xt, ld, x, chw, n, chw)
+}
+
+// fromCPN writes xt [c·hw][ld] (columns n) as x [n][c·hw].
+func (be *Backend) fromCPN(xt []float32, n, chw, ld int, x []float32) {
+	be.transposePar(x, chw, xt, ld, chw, n)
 }
 
 // toPNC writes x [n][c][hw] as xt [hw][n][ld] (columns c).
@@ -257,7 +272,7 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 			}
 		}
 	}
-	be.toPCN(xs, N, C, hw, ldn, *xt)
+	be.toCPN(xs, N, C*hw, ldn, *xt)
 	x, y := *xt, *yt
 	fns := dirKernels.fns
 	slices := vecSlices(N)
@@ -276,14 +291,15 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 					if iw < 0 || iw >= p.W {
 						continue
 					}
-					vo[cnt] = (ih*p.W + iw) * C * ldn * 4
+					vo[cnt] = (ih*p.W + iw) * ldn * 4
 					bo[cnt] = (kh*p.KW + kw) * C * ldk * 4
 					cnt++
 				}
 			}
-			yp := y[pix*K*ldn : (pix+1)*K*ldn]
 			if cnt == 0 {
-				clear(yp)
+				for k := range K {
+					clear(y[(k*ohw+pix)*ldn : (k*ohw+pix)*ldn+N])
+				}
 				continue
 			}
 			for _, s := range slices {
@@ -291,13 +307,13 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 				fn := fns[dirShape{8, s.nv}]
 				for c0 := 0; c0 < C; c0 += cb {
 					for k0 := 0; k0 < K; k0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &x[c0*ldn+s.mr], &w[c0*ldk+k0], ldn*4, ldk*4, cb, &yp[k0*ldn+s.mr], ldn*4, c0)
+						fn(cnt, &vo[0], &bo[0], &x[c0*hw*ldn+s.mr], &w[c0*ldk+k0], hw*ldn*4, ldk*4, cb, &y[(k0*ohw+pix)*ldn+s.mr], ohw*ldn*4, c0)
 					}
 				}
 			}
 		}
 	})
-	be.fromPCN(y, N, K, ohw, ldn, ys)
+	be.fromCPN(y, N, K*ohw, ldn, ys)
 }
 
 // directBackwardData computes dx from dy and w on the direct path.
@@ -318,7 +334,7 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 			}
 		}
 	}
-	be.toPCN(dys, N, K, ohw, ldn, *gt)
+	be.toCPN(dys, N, K*ohw, ldn, *gt)
 	g, dx := *gt, *xt
 	fns := dirKernels.fns
 	slices := vecSlices(N)
@@ -338,14 +354,15 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 					if b < 0 || b%p.SW != 0 || b/p.SW >= p.OW {
 						continue
 					}
-					vo[cnt] = (oh*p.OW + b/p.SW) * K * ldn * 4
+					vo[cnt] = (oh*p.OW + b/p.SW) * ldn * 4
 					bo[cnt] = (kh*p.KW + kw) * K * ldc * 4
 					cnt++
 				}
 			}
-			xp := dx[pix*C*ldn : (pix+1)*C*ldn]
 			if cnt == 0 {
-				clear(xp)
+				for c := range C {
+					clear(dx[(c*hw+pix)*ldn : (c*hw+pix)*ldn+N])
+				}
 				continue
 			}
 			for _, s := range slices {
@@ -353,13 +370,13 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 				fn := fns[dirShape{8, s.nv}]
 				for k0 := 0; k0 < K; k0 += kb {
 					for c0 := 0; c0 < C; c0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &g[k0*ldn+s.mr], &w[k0*ldc+c0], ldn*4, ldc*4, kb, &xp[c0*ldn+s.mr], ldn*4, k0)
+						fn(cnt, &vo[0], &bo[0], &g[k0*ohw*ldn+s.mr], &w[k0*ldc+c0], ohw*ldn*4, ldc*4, kb, &dx[(c0*hw+pix)*ldn+s.mr], hw*ldn*4, k0)
 					}
 				}
 			}
 		}
 	})
-	be.fromPCN(dx, N, C, hw, ldn, dxs)
+	be.fromCPN(dx, N, C*hw, ldn, dxs)
 }
 
 // directBackwardFilter computes dw (summed over the batch) on the direct

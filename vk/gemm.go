@@ -28,3 +28,26 @@ func (be *Backend) tiledSpec() uint32 {
 	}
 	return 0
 }
+
+// vec returns matmul.comp's VEC specialization constant: bit 0 when A's
+// tiles can be loaded as vec4 along its contiguous axis (unit stride there,
+// offsets, the other stride, the batch stride and that axis' extent all
+// multiples of 4), bit 1 likewise for B.
+func (g gemmArgs) vec() uint32 {
+	al := func(v ...int) bool {
+		for _, x := range v {
+			if x%4 != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	var v uint32
+	if (g.acs == 1 && al(g.aOff, g.sA, g.ars, g.K)) || (g.acs != 1 && g.ars == 1 && al(g.aOff, g.sA, g.acs, g.M)) {
+		v |= 1
+	}
+	if (g.bcs == 1 && al(g.bOff, g.sB, g.brs, g.N)) || (g.bcs != 1 && g.brs == 1 && al(g.bOff, g.sB, g.bcs, g.K)) {
+		v |= 2
+	}
+	return v
+}

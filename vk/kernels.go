@@ -110,13 +110,14 @@ func (be *Backend) gemm(g gemmArgs) {
 		panic(fmt.Sprintf("vk.MatMul: N = %d needs %d workgroups, over the device limit", g.N, nt))
 	}
 	mt := (g.M + 63) / 64
+	spec := []uint32{be.tiledSpec(), g.vec()}
 	for b0 := 0; b0 < g.batch; b0 += zlim {
 		nb := min(zlim, g.batch-b0)
 		for m0 := 0; m0 < mt; m0 += lim {
 			nm := min(lim, mt-m0)
 			push := pushBuf{}.i(g.M, g.N, g.K, g.aOff, g.bOff, g.cOff, g.sA, g.sB, g.sC, g.ars, g.acs, g.brs, g.bcs).
 				f(g.alpha, g.beta).i(b0, m0*64, g.crs)
-			be.c.dispatch("matmul", nil, [3]uint32{uint32(nt), uint32(nm), uint32(nb)}, push,
+			be.c.dispatch("matmul", spec, [3]uint32{uint32(nt), uint32(nm), uint32(nb)}, push,
 				arg{a: g.c, write: true}, arg{a: g.a}, arg{a: g.b})
 		}
 	}

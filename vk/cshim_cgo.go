@@ -7,6 +7,8 @@ package vk
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdio.h>
 
 // Every Vulkan call whose arguments hold pointers to arrays or strings goes
 // through these functions. They build the Vulkan structures on the C stack
@@ -81,6 +83,10 @@ typedef void (*dash_pfn_barrier)(void *, uint32_t, uint32_t, uint32_t, uint32_t,
 	uint32_t, const void *, uint32_t, const void *);
 typedef void (*dash_pfn_copy)(void *, void *, void *, uint32_t, const dash_buffer_copy *);
 typedef int32_t (*dash_pfn_submit)(void *, uint32_t, const dash_submit_info *, void *);
+typedef struct { uint32_t sType; const void *pNext; uint32_t flags; size_t initialDataSize; const void *pInitialData; } dash_pcache_ci;
+typedef int32_t (*dash_pfn_create_pcache)(void *, const dash_pcache_ci *, const void *, void **);
+typedef int32_t (*dash_pfn_get_pcache_data)(void *, void *, size_t *, void *);
+typedef void (*dash_pfn_destroy_pcache)(void *, void *, const void *);
 
 enum { DASH_ERR_NO_ENTRY = -1000999 }; // not a VkResult: an entry point is missing
 
@@ -93,8 +99,14 @@ static void dash_split_names(const char *names, uint32_t n, const char **out) {
 	for (uint32_t i = 0; i < n; i++) { out[i] = names; names += strlen(names) + 1; }
 }
 
+typedef struct { uint32_t sType; const void *pNext; uint32_t enabledCount; const uint32_t *pEnabled;
+	uint32_t disabledCount; const uint32_t *pDisabled; } dash_validation_features;
+
+// dash_create_instance creates the instance; sync_val chains
+// VkValidationFeaturesEXT enabling synchronization validation (the caller
+// enables VK_EXT_validation_features and the validation layer).
 static int32_t dash_create_instance(void *gipa, uint32_t api, const char *layers, uint32_t nlayers,
-		const char *exts, uint32_t nexts, void **out) {
+		const char *exts, uint32_t nexts, int sync_val, void **out) {
 	dash_pfn_create_instance f = (dash_pfn_create_instance)dash_inst_fn(gipa, NULL, "vkCreateInstance");
 	if (f == NULL) return DASH_ERR_NO_ENTRY;
 	const char *lp[16], *ep[16];
@@ -102,7 +114,9 @@ static int32_t dash_create_instance(void *gipa, uint32_t api, const char *layers
 	dash_split_names(layers, nlayers, lp);
 	dash_split_names(exts, nexts, ep);
 	dash_app_info app = { 0, NULL, "dash", 1, "dash", 1, api };
-	dash_instance_ci ci = { 1, NULL, 0, &app, nlayers, lp, nexts, ep };
+	uint32_t enables[1] = { 4 }; // VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT
+	dash_validation_features vf = { 1000247000, NULL, 1, enables, 0, NULL };
+	dash_instance_ci ci = { 1, sync_val ? &vf : NULL, 0, &app, nlayers, lp, nexts, ep };
 	return f(&ci, NULL, out);
 }
 
@@ -154,16 +168,99 @@ static uint32_t dash_queue_families(void *gipa, void *inst, void *phys, uint32_t
 	return n;
 }
 
-static int32_t dash_create_device(void *gipa, void *inst, void *phys, uint32_t qfam, const char *layers, uint32_t nlayers, void **out) {
+typedef int32_t (*dash_pfn_enum_dev_exts)(void *, const char *, uint32_t *, dash_ext_props *);
+
+// dash_has_device_ext reports whether the physical device offers extension name.
+static int dash_has_device_ext(void *gipa, void *inst, void *phys, const char *name) {
+	dash_pfn_enum_dev_exts f = (dash_pfn_enum_dev_exts)dash_inst_fn(gipa, inst, "vkEnumerateDeviceExtensionProperties");
+	if (f == NULL) return 0;
+	uint32_t n = 0;
+	if (f(phys, NULL, &n, NULL) != 0 || n == 0) return 0;
+	dash_ext_props *p = calloc(n, sizeof *p);
+	if (p == NULL) return 0;
+	int found = 0;
+	if (f(phys, NULL, &n, p) >= 0) {
+		for (uint32_t i = 0; i < n; i++) if (strncmp(p[i].name, name, 256) == 0) found = 1;
+	}
+	free(p);
+	return found;
+}
+
+static int32_t dash_create_device(void *gipa, void *inst, void *phys, uint32_t qfam, const char *layers, uint32_t nlayers,
+		const char *exts, uint32_t nexts, void **out) {
 	dash_pfn_create_device f = (dash_pfn_create_device)dash_inst_fn(gipa, inst, "vkCreateDevice");
 	if (f == NULL) return DASH_ERR_NO_ENTRY;
-	const char *lp[16];
-	if (nlayers > 16) return -13;
+	const char *lp[16], *ep[16];
+	if (nlayers > 16 || nexts > 16) return -13;
 	dash_split_names(layers, nlayers, lp);
+	dash_split_names(exts, nexts, ep);
 	float prio = 1.0f;
 	dash_queue_ci q = { 2, NULL, 0, qfam, 1, &prio };
-	dash_device_ci ci = { 3, NULL, 0, 1, &q, nlayers, lp, 0, NULL, NULL };
+	dash_device_ci ci = { 3, NULL, 0, 1, &q, nlayers, lp, nexts, ep, NULL };
 	return f(phys, &ci, NULL, out);
+}
+
+// ---- debug utils: validation messages collected on the C side ----
+//
+// The layer calls the messenger from whichever thread makes the Vulkan call
+// (or its own); messages are copied into a fixed table under a mutex and
+// drained by Go (dash_take_msg), so no Go code runs inside the callback.
+
+typedef struct { uint32_t sType; const void *pNext; uint32_t flags; const char *pMessageIdName; int32_t messageIdNumber;
+	const char *pMessage; } dash_dbg_cb_data; // leading fields of VkDebugUtilsMessengerCallbackDataEXT
+typedef uint32_t (*dash_dbg_cb)(uint32_t severity, uint32_t types, const dash_dbg_cb_data *data, void *user);
+typedef struct { uint32_t sType; const void *pNext; uint32_t flags; uint32_t severity; uint32_t types;
+	dash_dbg_cb callback; void *user; } dash_messenger_ci;
+typedef int32_t (*dash_pfn_create_messenger)(void *, const dash_messenger_ci *, const void *, void **);
+typedef void (*dash_pfn_destroy_messenger)(void *, void *, const void *);
+
+enum { DASH_MSGS = 64, DASH_MSG_LEN = 2048 };
+static pthread_mutex_t dash_msg_mu = PTHREAD_MUTEX_INITIALIZER;
+static char dash_msgs[DASH_MSGS][DASH_MSG_LEN];
+static int dash_nmsg, dash_dropped;
+
+static uint32_t dash_messenger_cb(uint32_t severity, uint32_t types, const dash_dbg_cb_data *d, void *user) {
+	const char *id = d && d->pMessageIdName ? d->pMessageIdName : "";
+	const char *msg = d && d->pMessage ? d->pMessage : "";
+	// errors, and any synchronization hazard whatever its severity
+	int keep = (severity & 0x1000) != 0 || strncmp(id, "SYNC-", 5) == 0;
+	if (!keep) return 0;
+	pthread_mutex_lock(&dash_msg_mu);
+	if (dash_nmsg < DASH_MSGS) {
+		snprintf(dash_msgs[dash_nmsg], DASH_MSG_LEN, "[%s] %s", id, msg);
+		dash_nmsg++;
+	} else {
+		dash_dropped++;
+	}
+	pthread_mutex_unlock(&dash_msg_mu);
+	return 0;
+}
+
+// dash_take_msgs copies up to max messages into out (max × DASH_MSG_LEN
+// bytes), clears the table and returns the number copied; *dropped gets
+// the messages that did not fit.
+static int dash_take_msgs(char *out, int max, int *dropped) {
+	pthread_mutex_lock(&dash_msg_mu);
+	int n = dash_nmsg < max ? dash_nmsg : max;
+	for (int i = 0; i < n; i++) memcpy(out + (size_t)i * DASH_MSG_LEN, dash_msgs[i], DASH_MSG_LEN);
+	*dropped = dash_dropped + (dash_nmsg - n);
+	dash_nmsg = 0;
+	dash_dropped = 0;
+	pthread_mutex_unlock(&dash_msg_mu);
+	return n;
+}
+
+static int32_t dash_create_messenger(void *gipa, void *inst, void **out) {
+	dash_pfn_create_messenger f = (dash_pfn_create_messenger)dash_inst_fn(gipa, inst, "vkCreateDebugUtilsMessengerEXT");
+	if (f == NULL) return DASH_ERR_NO_ENTRY;
+	// severity WARNING | ERROR; types GENERAL | VALIDATION | PERFORMANCE
+	dash_messenger_ci ci = { 1000128004, NULL, 0, 0x100 | 0x1000, 1 | 2 | 4, dash_messenger_cb, NULL };
+	return f(inst, &ci, NULL, out);
+}
+
+static void dash_destroy_messenger(void *gipa, void *inst, void *m) {
+	dash_pfn_destroy_messenger f = (dash_pfn_destroy_messenger)dash_inst_fn(gipa, inst, "vkDestroyDebugUtilsMessengerEXT");
+	if (f != NULL) f(inst, m, NULL);
 }
 
 // Device-level entry points, loaded once per device.
@@ -176,6 +273,9 @@ typedef struct {
 	dash_pfn_barrier barrier;
 	dash_pfn_copy copy;
 	dash_pfn_submit submit;
+	dash_pfn_create_pcache create_pcache;
+	dash_pfn_get_pcache_data get_pcache_data;
+	dash_pfn_destroy_pcache destroy_pcache;
 } dash_dev_fns;
 
 static int dash_load_dev(void *gipa, void *inst, void *dev, dash_dev_fns *f) {
@@ -189,8 +289,11 @@ static int dash_load_dev(void *gipa, void *inst, void *dev, dash_dev_fns *f) {
 	f->barrier = (dash_pfn_barrier)gdpa(dev, "vkCmdPipelineBarrier");
 	f->copy = (dash_pfn_copy)gdpa(dev, "vkCmdCopyBuffer");
 	f->submit = (dash_pfn_submit)gdpa(dev, "vkQueueSubmit");
+	f->create_pcache = (dash_pfn_create_pcache)gdpa(dev, "vkCreatePipelineCache");
+	f->get_pcache_data = (dash_pfn_get_pcache_data)gdpa(dev, "vkGetPipelineCacheData");
+	f->destroy_pcache = (dash_pfn_destroy_pcache)gdpa(dev, "vkDestroyPipelineCache");
 	return f->create_shader && f->create_dsl && f->create_pl && f->create_compute && f->create_pool &&
-		f->barrier && f->copy && f->submit;
+		f->barrier && f->copy && f->submit && f->create_pcache && f->get_pcache_data && f->destroy_pcache;
 }
 
 // code points into pinned Go memory for the duration of the call only:
@@ -201,12 +304,12 @@ static int32_t dash_create_shader(const dash_dev_fns *f, void *dev, const uint32
 }
 
 // dash_create_dsl creates a layout of n storage buffers at bindings 0..n-1
-// for the compute stage.
-static int32_t dash_create_dsl(const dash_dev_fns *f, void *dev, uint32_t n, void **out) {
+// for the compute stage (flags 1: a push-descriptor layout).
+static int32_t dash_create_dsl(const dash_dev_fns *f, void *dev, uint32_t n, uint32_t flags, void **out) {
 	dash_dsl_binding b[16];
 	if (n > 16) return -13;
 	for (uint32_t i = 0; i < n; i++) { b[i].binding = i; b[i].descriptorType = 7; b[i].descriptorCount = 1; b[i].stageFlags = 0x20; b[i].pImmutableSamplers = NULL; }
-	dash_dsl_ci ci = { 32, NULL, 0, n, b };
+	dash_dsl_ci ci = { 32, NULL, flags, n, b };
 	return f->create_dsl(dev, &ci, NULL, out);
 }
 
@@ -218,14 +321,18 @@ static int32_t dash_create_pl(const dash_dev_fns *f, void *dev, void *set_layout
 }
 
 // dash_create_compute creates a compute pipeline for entry point "main" with
-// nspec uint32 specialization constants (constant_id i at offset 4i).
-static int32_t dash_create_compute(const dash_dev_fns *f, void *dev, void *layout, void *module,
-		uint32_t nspec, uint32_t s0, uint32_t s1, uint32_t s2, uint32_t s3, void **out) {
-	uint32_t data[4] = { s0, s1, s2, s3 };
-	dash_spec_entry e[4];
+// nspec uint32 specialization constants (constant_id i at offset 4i) and,
+// when wg > 0, constant_id wg_id = wg (the workgroup size; ignored by
+// shaders that do not declare it).
+static int32_t dash_create_compute(const dash_dev_fns *f, void *dev, void *cache, void *layout, void *module,
+		uint32_t nspec, uint32_t s0, uint32_t s1, uint32_t s2, uint32_t s3, uint32_t wg_id, uint32_t wg, void **out) {
+	uint32_t data[5] = { s0, s1, s2, s3, wg };
+	dash_spec_entry e[5];
 	if (nspec > 4) return -13;
 	for (uint32_t i = 0; i < nspec; i++) { e[i].constantID = i; e[i].offset = 4 * i; e[i].size = 4; }
-	dash_spec_info si = { nspec, e, 4 * (size_t)nspec, data };
+	uint32_t n = nspec;
+	if (wg > 0) { e[n].constantID = wg_id; e[n].offset = 16; e[n].size = 4; n++; }
+	dash_spec_info si = { n, e, sizeof data, data };
 	dash_compute_ci ci;
 	memset(&ci, 0, sizeof ci);
 	ci.sType = 29;
@@ -233,10 +340,10 @@ static int32_t dash_create_compute(const dash_dev_fns *f, void *dev, void *layou
 	ci.stage.stage = 0x20;
 	ci.stage.module = module;
 	ci.stage.pName = "main";
-	ci.stage.pSpecializationInfo = nspec ? &si : NULL;
+	ci.stage.pSpecializationInfo = n ? &si : NULL;
 	ci.layout = layout;
 	ci.basePipelineIndex = -1;
-	return f->create_compute(dev, NULL, 1, &ci, NULL, out);
+	return f->create_compute(dev, cache, 1, &ci, NULL, out);
 }
 
 static int32_t dash_create_pool(const dash_dev_fns *f, void *dev, uint32_t max_sets, uint32_t storage_buffers, void **out) {
@@ -255,6 +362,27 @@ static void dash_copy(const dash_dev_fns *f, void *cmd, void *src, void *dst, ui
 	f->copy(cmd, src, dst, 1, &r);
 }
 
+// data points into pinned Go memory for the call only (the driver copies it).
+static int32_t dash_create_pcache(const dash_dev_fns *f, void *dev, const void *data, size_t size, void **out) {
+	dash_pcache_ci ci = { 17, NULL, 0, size, data };
+	return f->create_pcache(dev, &ci, NULL, out);
+}
+
+// dash_pcache_data returns the cache's serialised data in a malloc'd buffer
+// (the caller frees it), or NULL.
+static void *dash_pcache_data(const dash_dev_fns *f, void *dev, void *cache, size_t *size) {
+	*size = 0;
+	if (f->get_pcache_data(dev, cache, size, NULL) != 0 || *size == 0) return NULL;
+	void *p = malloc(*size);
+	if (p == NULL) return NULL;
+	if (f->get_pcache_data(dev, cache, size, p) < 0) { free(p); *size = 0; return NULL; }
+	return p;
+}
+
+static void dash_destroy_pcache(const dash_dev_fns *f, void *dev, void *cache) {
+	f->destroy_pcache(dev, cache, NULL);
+}
+
 static int32_t dash_submit(const dash_dev_fns *f, void *queue, void *cmd, void *fence) {
 	void *cmds[1] = { cmd };
 	dash_submit_info si = { 4, NULL, 0, NULL, NULL, 1, cmds, 0, NULL };
@@ -266,6 +394,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -305,7 +434,7 @@ func check64() error {
 	return nil
 }
 
-func shimCreateInstance(api uint32, layers, exts []string) (vulkan.Instance, error) {
+func shimCreateInstance(api uint32, layers, exts []string, syncVal bool) (vulkan.Instance, error) {
 	if err := check64(); err != nil {
 		return nil, err
 	}
@@ -313,7 +442,11 @@ func shimCreateInstance(api uint32, layers, exts []string) (vulkan.Instance, err
 	defer C.free(unsafe.Pointer(cl))
 	defer C.free(unsafe.Pointer(ce))
 	var out unsafe.Pointer
-	r := C.dash_create_instance(gipa, C.uint32_t(api), cl, C.uint32_t(len(layers)), ce, C.uint32_t(len(exts)), &out)
+	sv := C.int(0)
+	if syncVal {
+		sv = 1
+	}
+	r := C.dash_create_instance(gipa, C.uint32_t(api), cl, C.uint32_t(len(layers)), ce, C.uint32_t(len(exts)), sv, &out)
 	if err := shimErr("vkCreateInstance", r); err != nil {
 		return nil, err
 	}
@@ -350,11 +483,19 @@ func shimQueueFamilies(inst vulkan.Instance, phys vulkan.PhysicalDevice) []queue
 	return out
 }
 
-func shimCreateDevice(inst vulkan.Instance, phys vulkan.PhysicalDevice, qfam uint32, layers []string) (vulkan.Device, error) {
-	cl := cNames(layers)
+func shimHasDeviceExt(inst vulkan.Instance, phys vulkan.PhysicalDevice, name string) bool {
+	cs := C.CString(strings.TrimSuffix(name, "\x00"))
+	defer C.free(unsafe.Pointer(cs))
+	return C.dash_has_device_ext(gipa, unsafe.Pointer(inst), unsafe.Pointer(phys), cs) != 0
+}
+
+func shimCreateDevice(inst vulkan.Instance, phys vulkan.PhysicalDevice, qfam uint32, layers, exts []string) (vulkan.Device, error) {
+	cl, ce := cNames(layers), cNames(exts)
 	defer C.free(unsafe.Pointer(cl))
+	defer C.free(unsafe.Pointer(ce))
 	var out unsafe.Pointer
-	r := C.dash_create_device(gipa, unsafe.Pointer(inst), unsafe.Pointer(phys), C.uint32_t(qfam), cl, C.uint32_t(len(layers)), &out)
+	r := C.dash_create_device(gipa, unsafe.Pointer(inst), unsafe.Pointer(phys), C.uint32_t(qfam), cl, C.uint32_t(len(layers)),
+		ce, C.uint32_t(len(exts)), &out)
 	if err := shimErr("vkCreateDevice", r); err != nil {
 		return nil, err
 	}
@@ -388,9 +529,15 @@ func (d *devFns) createShaderModule(code []uint32) (vulkan.ShaderModule, error) 
 	return vulkan.ShaderModule(out), nil
 }
 
-func (d *devFns) createStorageSetLayout(n int) (vulkan.DescriptorSetLayout, error) {
+// createStorageSetLayout creates a layout of n storage buffers; push makes
+// it a push-descriptor layout (VK_KHR_push_descriptor).
+func (d *devFns) createStorageSetLayout(n int, push bool) (vulkan.DescriptorSetLayout, error) {
 	var out unsafe.Pointer
-	if err := shimErr("vkCreateDescriptorSetLayout", C.dash_create_dsl(&d.f, d.dev, C.uint32_t(n), &out)); err != nil {
+	flags := C.uint32_t(0)
+	if push {
+		flags = 1 // VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR
+	}
+	if err := shimErr("vkCreateDescriptorSetLayout", C.dash_create_dsl(&d.f, d.dev, C.uint32_t(n), flags, &out)); err != nil {
 		return vulkan.NullDescriptorSetLayout, err
 	}
 	return vulkan.DescriptorSetLayout(out), nil
@@ -404,15 +551,18 @@ func (d *devFns) createPipelineLayout(set vulkan.DescriptorSetLayout, pushSize u
 	return vulkan.PipelineLayout(out), nil
 }
 
-func (d *devFns) createComputePipeline(layout vulkan.PipelineLayout, mod vulkan.ShaderModule, spec []uint32) (vulkan.Pipeline, error) {
+// createComputePipeline creates a pipeline through cache (may be nil). It
+// is safe to call without the context lock: pipeline creation and (by
+// default) pipeline caches are internally synchronised.
+func (d *devFns) createComputePipeline(cache unsafe.Pointer, layout vulkan.PipelineLayout, mod vulkan.ShaderModule, spec []uint32, wg uint32) (vulkan.Pipeline, error) {
 	if len(spec) > 4 {
 		return vulkan.NullPipeline, fmt.Errorf("%d specialization constants (at most 4)", len(spec))
 	}
 	var s [4]uint32
 	copy(s[:], spec)
 	var out unsafe.Pointer
-	r := C.dash_create_compute(&d.f, d.dev, unsafe.Pointer(layout), unsafe.Pointer(mod), C.uint32_t(len(spec)),
-		C.uint32_t(s[0]), C.uint32_t(s[1]), C.uint32_t(s[2]), C.uint32_t(s[3]), &out)
+	r := C.dash_create_compute(&d.f, d.dev, cache, unsafe.Pointer(layout), unsafe.Pointer(mod), C.uint32_t(len(spec)),
+		C.uint32_t(s[0]), C.uint32_t(s[1]), C.uint32_t(s[2]), C.uint32_t(s[3]), C.uint32_t(WorkgroupSizeConstantID), C.uint32_t(wg), &out)
 	if err := shimErr("vkCreateComputePipelines", r); err != nil {
 		return vulkan.NullPipeline, err
 	}
@@ -437,4 +587,69 @@ func (d *devFns) copyBuffer(cmd vulkan.CommandBuffer, src, dst vulkan.Buffer, sr
 
 func (d *devFns) submit(queue vulkan.Queue, cmd vulkan.CommandBuffer, fence vulkan.Fence) error {
 	return shimErr("vkQueueSubmit", C.dash_submit(&d.f, unsafe.Pointer(queue), unsafe.Pointer(cmd), unsafe.Pointer(fence)))
+}
+
+// createPipelineCache creates a VkPipelineCache seeded with data (may be
+// empty).
+func (d *devFns) createPipelineCache(data []byte) (unsafe.Pointer, error) {
+	var out unsafe.Pointer
+	var p unsafe.Pointer
+	if len(data) > 0 {
+		p = unsafe.Pointer(&data[0]) // pinned for the call; the driver copies it
+	}
+	r := C.dash_create_pcache(&d.f, d.dev, p, C.size_t(len(data)), &out)
+	runtime.KeepAlive(data)
+	if err := shimErr("vkCreatePipelineCache", r); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pipelineCacheData returns the serialised contents of cache.
+func (d *devFns) pipelineCacheData(cache unsafe.Pointer) []byte {
+	var n C.size_t
+	p := C.dash_pcache_data(&d.f, d.dev, cache, &n)
+	if p == nil {
+		return nil
+	}
+	defer C.free(p)
+	return C.GoBytes(p, C.int(n))
+}
+
+func (d *devFns) destroyPipelineCache(cache unsafe.Pointer) {
+	if cache != nil {
+		C.dash_destroy_pcache(&d.f, d.dev, cache)
+	}
+}
+
+// shimCreateMessenger installs the debug-utils messenger that collects
+// validation errors and synchronization hazards (see takeMessages).
+func shimCreateMessenger(inst vulkan.Instance) (unsafe.Pointer, error) {
+	var out unsafe.Pointer
+	if err := shimErr("vkCreateDebugUtilsMessengerEXT", C.dash_create_messenger(gipa, unsafe.Pointer(inst), &out)); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func shimDestroyMessenger(inst vulkan.Instance, m unsafe.Pointer) {
+	C.dash_destroy_messenger(gipa, unsafe.Pointer(inst), m)
+}
+
+// takeMessages drains the messages the debug-utils messenger collected
+// (and a note on any that did not fit its table).
+func takeMessages() []string {
+	const max = C.DASH_MSGS
+	buf := (*C.char)(C.malloc(C.size_t(max * C.DASH_MSG_LEN)))
+	defer C.free(unsafe.Pointer(buf))
+	var dropped C.int
+	n := int(C.dash_take_msgs(buf, max, &dropped))
+	out := make([]string, 0, n+1)
+	for i := 0; i < n; i++ {
+		out = append(out, C.GoString((*C.char)(unsafe.Add(unsafe.Pointer(buf), i*C.DASH_MSG_LEN))))
+	}
+	if dropped > 0 {
+		out = append(out, fmt.Sprintf("(%d more validation messages not kept)", int(dropped)))
+	}
+	return out
 }

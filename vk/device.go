@@ -90,7 +90,11 @@ type DeviceInfo struct {
 	TimestampPeriod                float32 // nanoseconds per timestamp tick
 	TimestampCompute               bool    // compute queue supports timestamps
 	SubgroupSize                   uint32  // 0 when not queryable
-	ComputeQueueFamily             int     // -1 when the device has no compute queue
+	// DriverVersion and PipelineCacheUUID identify the driver build a
+	// persisted pipeline cache belongs to.
+	DriverVersion      uint32
+	PipelineCacheUUID  [16]byte
+	ComputeQueueFamily int // -1 when the device has no compute queue
 }
 
 // String renders the device on a few lines for `dash devices`.

@@ -14,9 +14,27 @@ import (
 // VkDeviceMemory and one VkBuffer spanning it per block; an allocation is a
 // range bound with a descriptor offset), freed allocations are kept in a
 // size-class cache, and freed ranges go back to a per-block first-fit free
-// list with coalescing. Two pools exist: "device" for tensors (device-local,
-// mapped when that memory is also host-visible) and "staging" (host-visible,
-// coherent) for uploads and downloads.
+// list with coalescing. Three pools exist: "device" for tensors
+// (device-local, mapped when that memory is also host-visible), "staging"
+// (host-visible, coherent) for uploads, and "readback" (host-visible,
+// coherent and HOST_CACHED where the device has such a type: host reads of
+// uncached memory are uncached reads, across PCIe on discrete cards) for
+// downloads.
+//
+// Policy by device kind (memory.direct, directRead, hostZero):
+//   - integrated GPUs and CPU devices (lavapipe), whose device-local memory
+//     is host memory: host writes and reads go straight to the mapped
+//     tensor when it is idle, and new tensors are zeroed by the host;
+//   - discrete GPUs with host-visible device-local memory (resizable BAR):
+//     host writes go straight to the mapped tensor (write-combined), reads
+//     go through a copy into the readback pool, and zero-fills are
+//     vkCmdFillBuffer on the device (never host writes across the bus);
+//   - otherwise (or Options.ForceStaging) every transfer is a copy through
+//     the staging or readback pool and zero-fills are on the device.
+//
+// Blocks larger than the block size (dedicated, one tensor each) are kept
+// when freed, up to largeCacheMax bytes, and reused by the next request of
+// the same size class instead of vkFreeMemory + vkAllocateMemory per use.
 
 const (
 	defaultBlockSize = 64 << 20
@@ -34,6 +52,9 @@ type block struct {
 	used uint64
 }
 
+// dedicated reports whether the block holds one larger-than-block request.
+func (b *block) dedicated(blockSize uint64) bool { return b.size > blockSize }
+
 // allocation is a range of a block. Sizes are rounded to the pool's size
 // class, so a cached allocation serves any request of its class.
 type allocation struct {
@@ -42,11 +63,14 @@ type allocation struct {
 	off     uint64
 	size    uint64 // class size in bytes
 	lastUse uint64 // serial of the last frame that referenced it
+	// dead marks a placeholder handed out after a device error (no block):
+	// every op on it is a no-op, and the error is reported by Sync.
+	dead bool
 }
 
 // mapped returns the host address of byte off of the allocation, or nil.
 func (a *allocation) mapped(off uint64) unsafe.Pointer {
-	if a.blk.ptr == nil {
+	if a.blk == nil || a.blk.ptr == nil {
 		return nil
 	}
 	return unsafe.Add(a.blk.ptr, a.off+off)
@@ -61,6 +85,9 @@ type pool struct {
 	cache     map[uint64][]*allocation
 	cached    uint64
 	allocated uint64 // bytes handed out (live allocations)
+	// large holds idle dedicated blocks by size (largeCached bytes).
+	large       map[uint64][]*block
+	largeCached uint64
 }
 
 type memory struct {
@@ -70,9 +97,14 @@ type memory struct {
 	maxRange  uint64
 	device    *pool
 	staging   *pool
+	readback  *pool
 	// direct is true when tensors live in host-visible memory and host
-	// transfers may bypass staging buffers.
-	direct bool
+	// writes may bypass staging buffers; directRead when host reads may
+	// too, and hostZero when new tensors are zeroed by the host (both only
+	// where device-local memory is host memory: see the policy above).
+	direct, directRead, hostZero bool
+	// largeCacheMax bounds the bytes of idle dedicated blocks kept.
+	largeCacheMax uint64
 }
 
 func newMemory(c *Context) (*memory, error) {
@@ -104,6 +136,7 @@ func newMemory(c *Context) (*memory, error) {
 		dl  = vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyDeviceLocalBit)
 		hv  = vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostVisibleBit)
 		hc  = vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostCoherentBit)
+		hca = vulkan.MemoryPropertyFlags(vulkan.MemoryPropertyHostCachedBit)
 		any = vulkan.MemoryPropertyFlags(0)
 	)
 	find := func(want vulkan.MemoryPropertyFlags, minHeap uint64) int {
@@ -137,6 +170,14 @@ func newMemory(c *Context) (*memory, error) {
 		devType = find(any, 0)
 	}
 	stType := find(hv|hc, 0)
+	rbType := find(hv|hc|hca, 0)
+	if rbType < 0 {
+		rbType = stType
+	}
+	// Host memory is device memory on integrated GPUs and CPU devices.
+	uma := (c.info.Type == TypeIntegrated || c.info.Type == TypeCPU) && !c.opts.discretePolicy
+	m.directRead = m.direct && uma
+	m.hostZero = m.directRead
 	if devType < 0 || stType < 0 {
 		return nil, fmt.Errorf("vk: %s: no memory type for storage buffers (device %d, staging %d)", c.info.Name, devType, stType)
 	}
@@ -157,8 +198,14 @@ func newMemory(c *Context) (*memory, error) {
 	if h := heaps[types[devType].HeapIndex] / 8; m.blockSize > h {
 		m.blockSize = h &^ (m.align - 1)
 	}
-	m.device = &pool{name: "device", m: m, typeIdx: uint32(devType), hostVis: types[devType].PropertyFlags&hv != 0, cache: map[uint64][]*allocation{}}
-	m.staging = &pool{name: "staging", m: m, typeIdx: uint32(stType), hostVis: true, cache: map[uint64][]*allocation{}}
+	m.largeCacheMax = min(1<<30, heaps[types[devType].HeapIndex]/4)
+	newPool := func(name string, t int) *pool {
+		return &pool{name: name, m: m, typeIdx: uint32(t), hostVis: types[t].PropertyFlags&hv != 0,
+			cache: map[uint64][]*allocation{}, large: map[uint64][]*block{}}
+	}
+	m.device = newPool("device", devType)
+	m.staging = newPool("staging", stType)
+	m.readback = newPool("readback", rbType)
 	return m, nil
 }
 
@@ -272,6 +319,9 @@ func (b *block) give(off, size uint64) {
 
 // alloc returns an idle allocation of at least n bytes.
 func (p *pool) alloc(n uint64) (*allocation, error) {
+	if r := p.m.c.injected(siteAlloc); r != vulkan.Success {
+		return nil, vkErr(fmt.Sprintf("vkAllocateMemory(%s, %s pool) (injected)", fmtBytes(n), p.name), r)
+	}
 	cls := p.m.class(n)
 	if l := p.cache[cls]; len(l) > 0 {
 		a := l[len(l)-1]
@@ -280,9 +330,21 @@ func (p *pool) alloc(n uint64) (*allocation, error) {
 		p.allocated += cls
 		return a, nil
 	}
+	if l := p.large[cls]; len(l) > 0 {
+		b := l[len(l)-1]
+		p.large[cls] = l[:len(l)-1]
+		p.largeCached -= cls
+		off, _ := b.take(cls)
+		p.allocated += cls
+		p.m.c.stats.LargeReuses++
+		return &allocation{pool: p, blk: b, off: off, size: cls}, nil
+	}
 	for attempt := 0; attempt < 2; attempt++ {
 		if cls <= p.m.blockSize {
 			for _, b := range p.blocks {
+				if b.dedicated(p.m.blockSize) {
+					continue
+				}
 				if off, ok := b.take(cls); ok {
 					p.allocated += cls
 					return &allocation{pool: p, blk: b, off: off, size: cls}, nil
@@ -299,7 +361,7 @@ func (p *pool) alloc(n uint64) (*allocation, error) {
 			p.allocated += cls
 			return &allocation{pool: p, blk: b, off: off, size: cls}, nil
 		}
-		if attempt == 1 || p.cached == 0 {
+		if attempt == 1 || p.cached+p.largeCached == 0 {
 			return nil, err
 		}
 		p.trim() // out of memory: return the cache to the blocks and retry
@@ -320,10 +382,17 @@ func (p *pool) release(a *allocation) {
 }
 
 func (p *pool) giveBack(a *allocation) {
-	a.blk.give(a.off, a.size)
-	if a.blk.used == 0 && a.blk.size > p.m.blockSize {
-		// dedicated block: free it now
-		p.freeBlock(a.blk)
+	b := a.blk
+	b.give(a.off, a.size)
+	if b.used == 0 && b.dedicated(p.m.blockSize) {
+		// dedicated block: keep it for the next request of its size, or
+		// free it when the cache of large blocks is full
+		if p.largeCached+b.size <= p.m.largeCacheMax {
+			p.large[b.size] = append(p.large[b.size], b)
+			p.largeCached += b.size
+			return
+		}
+		p.freeBlock(b)
 	}
 }
 
@@ -334,6 +403,9 @@ func (p *pool) freeBlock(b *block) {
 			p.blocks = append(p.blocks[:i], p.blocks[i+1:]...)
 			break
 		}
+	}
+	if c.desc != nil {
+		c.desc.evictBuffer(b.buf)
 	}
 	if b.ptr != nil {
 		vulkan.UnmapMemory(c.dev, b.mem)
@@ -351,6 +423,8 @@ func (p *pool) trim() {
 		delete(p.cache, cls)
 	}
 	p.cached = 0
+	clear(p.large)
+	p.largeCached = 0
 	for i := len(p.blocks) - 1; i >= 0; i-- {
 		if p.blocks[i].used == 0 {
 			p.freeBlock(p.blocks[i])
@@ -359,7 +433,7 @@ func (p *pool) trim() {
 }
 
 func (m *memory) destroy() {
-	for _, p := range []*pool{m.device, m.staging} {
+	for _, p := range []*pool{m.device, m.staging, m.readback} {
 		for len(p.blocks) > 0 {
 			p.freeBlock(p.blocks[len(p.blocks)-1])
 		}
@@ -371,7 +445,7 @@ type MemoryStats struct {
 	Blocks    int    // blocks in the device pool
 	Reserved  uint64 // bytes of device memory held by the pool
 	Allocated uint64 // bytes in live allocations (size-class rounded)
-	Cached    uint64 // bytes in the freed-buffer cache
+	Cached    uint64 // bytes in the freed-buffer caches (size classes and large blocks)
 }
 
 // MemoryStats returns the device pool's usage.
@@ -379,7 +453,7 @@ func (c *Context) MemoryStats() MemoryStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.mem.device
-	s := MemoryStats{Blocks: len(p.blocks), Allocated: p.allocated, Cached: p.cached}
+	s := MemoryStats{Blocks: len(p.blocks), Allocated: p.allocated, Cached: p.cached + p.largeCached}
 	for _, b := range p.blocks {
 		s.Reserved += b.size
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	vulkan "github.com/vulkan-go/vulkan"
 
@@ -33,6 +34,7 @@ type pipelineCache struct {
 	modules map[string]vulkan.ShaderModule
 	layouts map[int]*layout
 	pipes   map[pipeKey]*pipeline
+	disk    diskCache // the persisted VkPipelineCache (pipecache.go)
 }
 
 func newPipelineCache(c *Context) *pipelineCache {
@@ -63,7 +65,7 @@ func (pc *pipelineCache) layoutFor(n int) (*layout, error) {
 	if l, ok := pc.layouts[n]; ok {
 		return l, nil
 	}
-	set, err := pc.c.fns.createStorageSetLayout(n)
+	set, err := pc.c.fns.createStorageSetLayout(n, pc.c.pushDesc)
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +88,9 @@ type pipeKey struct {
 	spec  [4]uint32
 }
 
+// get returns the pipeline, creating it on first use. Caller holds c.mu;
+// the lock is released while the driver compiles (other goroutines keep
+// recording), so the caller must not rely on state read before the call.
 func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, error) {
 	if len(spec) > 4 {
 		return nil, fmt.Errorf("vk: %s: %d specialization constants (at most 4)", name, len(spec))
@@ -112,11 +117,28 @@ func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, 
 	if err != nil {
 		return nil, err
 	}
-	pipe, err := pc.c.fns.createComputePipeline(l.layout, mod, spec)
+	c := pc.c
+	cache := pc.disk.handle
+	t0 := time.Now()
+	c.compiling++
+	c.mu.Unlock()
+	pipe, err := c.fns.createComputePipeline(cache, l.layout, mod, spec, uint32(c.wg))
+	c.mu.Lock()
+	c.compiling--
 	if err != nil {
 		return nil, fmt.Errorf("vk: pipeline %s: %w", key, err)
 	}
-	pc.c.stats.Pipelines++
+	if c.closed || pc.pipes == nil {
+		vulkan.DestroyPipeline(c.dev, pipe, nil)
+		return nil, fmt.Errorf("vk: pipeline %s: context closed while compiling", key)
+	}
+	if p, ok := pc.pipes[k]; ok { // another goroutine compiled it meanwhile
+		vulkan.DestroyPipeline(c.dev, pipe, nil)
+		return p, nil
+	}
+	c.stats.Pipelines++
+	c.stats.PipelineCompileNanos += int64(time.Since(t0))
+	pc.disk.dirty = true
 	p := &pipeline{layout: l, pipe: pipe}
 	pc.pipes[k] = p
 	return p, nil
@@ -124,6 +146,7 @@ func (pc *pipelineCache) get(name string, spec []uint32, nbind int) (*pipeline, 
 
 func (pc *pipelineCache) destroy() {
 	dev := pc.c.dev
+	pc.saveDisk()
 	for _, p := range pc.pipes {
 		vulkan.DestroyPipeline(dev, p.pipe, nil)
 	}

@@ -21,7 +21,6 @@ const maxFrames = 4
 type frame struct {
 	cmd     vulkan.CommandBuffer
 	fence   vulkan.Fence
-	dpool   vulkan.DescriptorPool
 	serial  uint64 // 0 when idle
 	n       int    // dispatches + copies recorded
 	flight  bool   // submitted, fence not yet retired
@@ -82,17 +81,13 @@ func (r *recorder) newFrame() (*frame, error) {
 		return nil, err
 	}
 	f.fence = fence
-	sets := uint32(c.opts.BatchSize + 8)
-	dp, err := c.fns.createStoragePool(sets, sets*maxBindings)
-	if err != nil {
-		return nil, err
-	}
-	f.dpool = dp
 	r.frames = append(r.frames, f)
 	return f, nil
 }
 
-// begin returns the frame being recorded, starting one if needed.
+// begin returns the frame being recorded, starting one if needed; nil
+// after a device error (recorded in the context: ops become no-ops and
+// Sync reports it).
 func (r *recorder) begin() *frame {
 	if r.cur != nil {
 		return r.cur
@@ -110,7 +105,7 @@ func (r *recorder) begin() *frame {
 		var err error
 		if f, err = r.newFrame(); err != nil {
 			c.setErr(err)
-			panic(err)
+			return nil
 		}
 	}
 	if f == nil {
@@ -121,18 +116,19 @@ func (r *recorder) begin() *frame {
 				oldest = x
 			}
 		}
-		r.waitUpTo(oldest.serial)
+		if r.waitUpTo(oldest.serial) != nil {
+			return nil
+		}
 		f = oldest
 	}
 	vulkan.ResetCommandBuffer(f.cmd, 0)
-	vulkan.ResetDescriptorPool(c.dev, f.dpool, 0)
 	bi := &vulkan.CommandBufferBeginInfo{
 		SType: vulkan.StructureTypeCommandBufferBeginInfo,
 		Flags: vulkan.CommandBufferUsageFlags(vulkan.CommandBufferUsageOneTimeSubmitBit),
 	}
 	if err := vkErr("vkBeginCommandBuffer", vulkan.BeginCommandBuffer(f.cmd, bi)); err != nil {
 		c.setErr(err)
-		panic(err)
+		return nil
 	}
 	f.serial = r.next
 	r.next++
@@ -201,6 +197,9 @@ func (r *recorder) flush() {
 	}
 	r.cur = nil
 	c := r.c
+	if c.err != nil {
+		return // after a device error nothing more is submitted
+	}
 	// Make all device writes visible to the host before the fence signals.
 	c.fns.memoryBarrier(f.cmd,
 		vulkan.PipelineStageFlags(vulkan.PipelineStageComputeShaderBit|vulkan.PipelineStageTransferBit),
@@ -209,12 +208,18 @@ func (r *recorder) flush() {
 		vulkan.AccessFlags(vulkan.AccessHostReadBit|vulkan.AccessHostWriteBit))
 	if err := vkErr("vkEndCommandBuffer", vulkan.EndCommandBuffer(f.cmd)); err != nil {
 		c.setErr(err)
-		panic(err)
+		return
 	}
 	vulkan.ResetFences(c.dev, 1, []vulkan.Fence{f.fence})
-	if err := c.fns.submit(c.queue, f.cmd, f.fence); err != nil {
+	err := c.fns.submit(c.queue, f.cmd, f.fence)
+	if r := c.injected(siteSubmit); r != vulkan.Success {
+		err = vkErr("vkQueueSubmit (injected)", r)
+	}
+	if err != nil {
+		// The frame never reaches the queue: it is idle again, and the
+		// error stops all further recording.
 		c.setErr(err)
-		panic(err)
+		return
 	}
 	c.stats.Submits++
 	f.flight = true
@@ -247,8 +252,17 @@ func (r *recorder) waitUpTo(s uint64) error {
 	if len(fences) > 0 {
 		r.c.stats.Waits++
 		res := vulkan.WaitForFences(r.c.dev, uint32(len(fences)), fences, vulkan.True, ^uint64(0))
+		if ir := r.c.injected(siteWait); ir != vulkan.Success {
+			res = ir
+		}
 		if err := vkErr("vkWaitForFences", res); err != nil {
+			// A lost device signals nothing again: forget the frames
+			// (their memory is released) so no later wait hangs.
 			r.c.setErr(err)
+			for _, f := range fs {
+				r.retire(f)
+			}
+			r.advance()
 			return err
 		}
 		for _, f := range fs {
@@ -297,6 +311,9 @@ func (r *recorder) advance() {
 
 // free releases an allocation once the device no longer uses it.
 func (r *recorder) free(a *allocation) {
+	if a.dead {
+		return
+	}
 	delete(r.reads, a)
 	delete(r.writes, a)
 	if a.lastUse > r.completed {
@@ -324,7 +341,6 @@ func (r *recorder) settle(a *allocation) error {
 func (r *recorder) destroy() {
 	c := r.c
 	for _, f := range r.frames {
-		vulkan.DestroyDescriptorPool(c.dev, f.dpool, nil)
 		vulkan.DestroyFence(c.dev, f.fence, nil)
 	}
 	r.frames = nil
@@ -380,13 +396,22 @@ func (c *Context) grid(groups uint64) [3]uint32 {
 
 // dispatch records one compute dispatch of shader name (specialised with
 // spec) over the given grid, with push constants push (≤ 32 words) and the
-// given buffer bindings. Caller holds c.mu.
+// given buffer bindings. Caller holds c.mu. After a device error it records
+// nothing (Sync and Close report the error).
 func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []uint32, args ...arg) {
-	c.check()
+	if !c.check() {
+		return
+	}
 	if len(push)*4 > 128 {
 		panic(fmt.Sprintf("vk: %s: %d bytes of push constants exceed 128", name, len(push)*4))
 	}
+	if len(args) > maxBindings {
+		panic(fmt.Sprintf("vk: %s binds %d buffers (at most %d)", name, len(args), maxBindings))
+	}
 	for _, g := range args {
+		if g.a.dead {
+			return // allocated after a device error
+		}
 		if _, size := g.bindRange(); size > c.mem.maxRange {
 			panic(fmt.Sprintf("vk: %s: a buffer of %s exceeds the device's maxStorageBufferRange of %s "+
 				"(this kernel cannot split it; keep tensors under the limit)",
@@ -396,9 +421,31 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 	p, err := c.pipes.get(name, spec, len(args))
 	if err != nil {
 		c.setErr(err)
-		panic(err)
+		return
+	}
+	if !c.check() { // the lock was released while the pipeline compiled
+		return
+	}
+	mode := recPush
+	var key setKey
+	var set unsafe.Pointer
+	pool := vulkan.NullDescriptorPool
+	if !c.pushDesc {
+		key = makeSetKey(p, args)
+		if s, ok := c.desc.sets[key]; ok {
+			mode, set = recBindSet, s
+		} else {
+			if pool, err = c.desc.reserve(); err != nil {
+				c.setErr(err)
+				return
+			}
+			mode = recWriteSet
+		}
 	}
 	f := c.rec.begin()
+	if f == nil {
+		return
+	}
 	var rd, wr []*allocation
 	for _, g := range args {
 		if g.write {
@@ -412,13 +459,18 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 	if c.prof != nil {
 		c.prof.start(f, name)
 	}
-	if len(args) > maxBindings {
-		panic(fmt.Sprintf("vk: %s binds %d buffers (at most %d)", name, len(args), maxBindings))
-	}
-	res := c.fast.record(c.dev, f.cmd, f.dpool, p, p.pipe != c.rec.lastPipe, args, push, groups)
+	set, res := c.fast.record(c.dev, f.cmd, mode, pool, set, p, p.pipe != c.rec.lastPipe, args, push, groups)
 	if err := vkErr("vkAllocateDescriptorSets", res); err != nil {
 		c.setErr(err)
-		panic(err)
+		return
+	}
+	switch mode {
+	case recPush:
+		c.stats.DescriptorPushes += len(args)
+	case recWriteSet:
+		c.desc.sets[key] = set
+		c.stats.DescriptorSets++
+		c.stats.DescriptorWrites += len(args)
 	}
 	c.rec.lastPipe = p.pipe
 	if c.prof != nil {
@@ -430,7 +482,13 @@ func (c *Context) dispatch(name string, spec []uint32, groups [3]uint32, push []
 
 // fillBytes records vkCmdFillBuffer over [off, off+n) bytes of a.
 func (c *Context) fillBytes(a *allocation, off, n uint64, word uint32) {
+	if !c.check() || a.dead {
+		return
+	}
 	f := c.rec.begin()
+	if f == nil {
+		return
+	}
 	c.rec.access(f, nil, []*allocation{a})
 	vulkan.CmdFillBuffer(f.cmd, a.blk.buf, vulkan.DeviceSize(a.off+off), vulkan.DeviceSize(n), word)
 	c.stats.Copies++
@@ -439,7 +497,13 @@ func (c *Context) fillBytes(a *allocation, off, n uint64, word uint32) {
 
 // copyBytes records a buffer-to-buffer copy.
 func (c *Context) copyBytes(dst *allocation, dstOff uint64, src *allocation, srcOff, n uint64) {
+	if !c.check() || dst.dead || src.dead {
+		return
+	}
 	f := c.rec.begin()
+	if f == nil {
+		return
+	}
 	c.rec.access(f, []*allocation{src}, []*allocation{dst})
 	c.fns.copyBuffer(f.cmd, src.blk.buf, dst.blk.buf, src.off+srcOff, dst.off+dstOff, n)
 	c.stats.Copies++
@@ -451,16 +515,18 @@ func (c *Context) copyBytes(dst *allocation, dstOff uint64, src *allocation, src
 // through a staging buffer (or vkCmdUpdateBuffer for small writes) and a
 // copy command ordered after the work already recorded.
 func (c *Context) upload(a *allocation, off uint64, src unsafe.Pointer, n uint64) {
-	if n == 0 {
+	if n == 0 || !c.check() || a.dead {
 		return
 	}
-	c.check()
 	if c.mem.direct && c.rec.idle(a) {
 		copy(unsafe.Slice((*byte)(a.mapped(off)), n), unsafe.Slice((*byte)(src), n))
 		return
 	}
 	if n <= 65536 && n%4 == 0 && off%4 == 0 {
 		f := c.rec.begin()
+		if f == nil {
+			return
+		}
 		c.rec.access(f, nil, []*allocation{a})
 		vulkan.CmdUpdateBuffer(f.cmd, a.blk.buf, vulkan.DeviceSize(a.off+off), vulkan.DeviceSize(n), (*uint32)(src))
 		c.stats.Copies++
@@ -469,8 +535,8 @@ func (c *Context) upload(a *allocation, off uint64, src unsafe.Pointer, n uint64
 	}
 	st, err := c.mem.staging.alloc(n)
 	if err != nil {
-		c.setErr(err)
-		panic(err)
+		c.setErr(fmt.Errorf("vk: staging %s for an upload on %s: %w", fmtBytes(n), c.info.Name, err))
+		return
 	}
 	copy(unsafe.Slice((*byte)(st.mapped(0)), n), unsafe.Slice((*byte)(src), n))
 	c.copyBytes(a, off, st, 0, n)
@@ -478,40 +544,49 @@ func (c *Context) upload(a *allocation, off uint64, src unsafe.Pointer, n uint64
 }
 
 // download copies n bytes at byte offset off of a into host memory dst,
-// waiting for the work that writes a.
+// waiting for the work that writes a. After a device error dst is zeroed
+// (Sync reports the error).
 func (c *Context) download(a *allocation, off uint64, dst unsafe.Pointer, n uint64) {
 	if n == 0 {
 		return
 	}
-	c.check()
-	if c.mem.direct {
-		if err := c.rec.settle(a); err != nil {
-			panic(err)
-		}
-		copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(a.mapped(off)), n))
+	out := unsafe.Slice((*byte)(dst), n)
+	if !c.check() || a.dead {
+		clear(out)
 		return
 	}
-	st, err := c.mem.staging.alloc(n)
+	if c.mem.directRead {
+		if c.rec.settle(a) != nil || !c.check() {
+			clear(out)
+			return
+		}
+		copy(out, unsafe.Slice((*byte)(a.mapped(off)), n))
+		return
+	}
+	st, err := c.mem.readback.alloc(n)
 	if err != nil {
-		c.setErr(err)
-		panic(err)
+		c.setErr(fmt.Errorf("vk: readback buffer of %s on %s: %w", fmtBytes(n), c.info.Name, err))
+		clear(out)
+		return
 	}
 	c.copyBytes(st, 0, a, off, n)
-	if err := c.rec.settle(st); err != nil {
-		panic(err)
+	if c.rec.settle(st) != nil || !c.check() {
+		clear(out)
+		c.rec.free(st)
+		return
 	}
-	copy(unsafe.Slice((*byte)(dst), n), unsafe.Slice((*byte)(st.mapped(0)), n))
+	copy(out, unsafe.Slice((*byte)(st.mapped(0)), n))
 	c.rec.free(st)
 }
 
-// alloc returns a zero-filled device allocation of n bytes.
+// alloc returns a zero-filled device allocation of n bytes: zeroed by the
+// host where device memory is host memory, by vkCmdFillBuffer otherwise.
 func (c *Context) alloc(n uint64) *allocation {
-	c.check()
-	a, err := c.mem.device.alloc(n)
-	if err != nil {
-		panic(fmt.Errorf("vk: allocating %s on %s: %w", fmtBytes(n), c.info.Name, err))
+	a := c.scratch(n)
+	if a.dead {
+		return a
 	}
-	if c.mem.direct {
+	if c.mem.hostZero && c.rec.idle(a) {
 		clear(unsafe.Slice((*byte)(a.mapped(0)), a.size))
 	} else {
 		c.fillBytes(a, 0, a.size, 0)
@@ -521,11 +596,16 @@ func (c *Context) alloc(n uint64) *allocation {
 
 // scratch returns an uninitialised device allocation for intermediate
 // results; release it with c.rec.free once the consuming op is recorded.
+// When the device is out of memory (or lost) it records the error, which
+// Sync returns, and hands out a placeholder on which every op is a no-op.
 func (c *Context) scratch(n uint64) *allocation {
-	c.check()
+	if !c.check() {
+		return &allocation{dead: true, size: c.mem.class(n)}
+	}
 	a, err := c.mem.device.alloc(n)
 	if err != nil {
-		panic(fmt.Errorf("vk: allocating %s of scratch on %s: %w", fmtBytes(n), c.info.Name, err))
+		c.setErr(fmt.Errorf("vk: allocating %s on %s: %w", fmtBytes(n), c.info.Name, err))
+		return &allocation{dead: true, size: c.mem.class(n)}
 	}
 	return a
 }

@@ -5,8 +5,10 @@ package vk
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	vulkan "github.com/vulkan-go/vulkan"
@@ -17,9 +19,28 @@ type Options struct {
 	// Device is the index of the physical device (vulkan:N).
 	Device int
 	// Validate enables VK_LAYER_KHRONOS_validation and records every
-	// validation error (see Context.ValidationErrors). DASH_VK_VALIDATE=1
-	// turns it on too.
+	// validation error (see ValidationErrors). DASH_VK_VALIDATE=1 turns it
+	// on too.
 	Validate bool
+	// SyncValidate also enables the layer's synchronization validation
+	// (VK_EXT_validation_features): a missing barrier is reported as a
+	// SYNC-HAZARD-* error. Implies Validate; DASH_VK_VALIDATE=sync turns
+	// it on.
+	SyncValidate bool
+	// NoPushDescriptors uses cached descriptor sets even where the device
+	// offers VK_KHR_push_descriptor (also DASH_VK_NO_PUSH_DESCRIPTORS=1).
+	NoPushDescriptors bool
+	// PipelineCacheDir is where the VkPipelineCache is persisted (default:
+	// os.UserCacheDir()/dash; DASH_VK_PIPELINE_CACHE=off or "-" disables
+	// it, any other value of that variable is the directory).
+	PipelineCacheDir string
+	// MaxWorkgroupSize caps Context.WorkgroupSize (0: no cap beyond the
+	// device's limit); tests use 128, the spec's guaranteed minimum.
+	MaxWorkgroupSize int
+	// discretePolicy makes the memory manager behave as on a discrete GPU
+	// with resizable BAR (reads through the readback pool, zero-fills on
+	// the device) on any device: for tests.
+	discretePolicy bool
 	// Profile records timestamp queries around every dispatch (also
 	// DASH_PROFILE=1); see Context.Profile.
 	Profile bool
@@ -44,6 +65,15 @@ type Stats struct {
 	Copies      int // transfer commands recorded (staging copies, fills)
 	Pipelines   int // compute pipelines created
 	BlockAllocs int // vkAllocateMemory calls
+	// Descriptors: sets allocated (cached-set mode), descriptors written
+	// into them with vkUpdateDescriptorSets, descriptors pushed with
+	// vkCmdPushDescriptorSetKHR (push mode), and resets of the set cache.
+	DescriptorSets, DescriptorWrites, DescriptorPushes, DescriptorResets int
+	// LargeReuses counts larger-than-block requests served by an idle
+	// dedicated block instead of a new vkAllocateMemory.
+	LargeReuses int
+	// PipelineCompileNanos is the time spent creating pipelines.
+	PipelineCompileNanos int64
 }
 
 // Context is an open Vulkan device with its memory manager, command
@@ -52,27 +82,107 @@ type Stats struct {
 type Context struct {
 	mu sync.Mutex
 
-	inst     vulkan.Instance
-	dbg      vulkan.DebugReportCallback
-	hasDbg   bool
-	validate bool
-	phys     vulkan.PhysicalDevice
-	info     DeviceInfo
-	dev      vulkan.Device
-	queue    vulkan.Queue
-	qfam     uint32
-	opts     Options
+	inst      vulkan.Instance
+	dbg       vulkan.DebugReportCallback
+	hasDbg    bool
+	messenger unsafe.Pointer // debug-utils messenger (nil: none)
+	validate  bool
+	phys      vulkan.PhysicalDevice
+	info      DeviceInfo
+	dev       vulkan.Device
+	queue     vulkan.Queue
+	qfam      uint32
+	opts      Options
 
-	mem   *memory
-	fast  *fastPath // single-cgo-call dispatch recording
-	fns   *devFns   // C shim for calls that pass arrays or strings (cshim_cgo.go)
-	rec   *recorder
-	pipes *pipelineCache
-	prof  *profiler
+	mem  *memory
+	fast *fastPath // single-cgo-call dispatch recording
+	desc *descCache
+	// pushDesc: descriptors are pushed (VK_KHR_push_descriptor) rather than
+	// bound from cached sets.
+	pushDesc bool
+	wg       int     // Context.WorkgroupSize
+	fns      *devFns // C shim for calls that pass arrays or strings (cshim_cgo.go)
+	rec      *recorder
+	pipes    *pipelineCache
+	prof     *profiler
 
-	stats  Stats
-	err    error // sticky device error
-	closed bool
+	stats     Stats
+	err       error // sticky device error
+	closed    bool
+	compiling int // pipelines being compiled with mu released
+
+	// inject forces the VkResult of the next call at a site (tests).
+	inject map[faultSite]vulkan.Result
+}
+
+// faultSite names a call whose result tests can force (Context.injectFault).
+type faultSite int
+
+const (
+	siteSubmit faultSite = iota // vkQueueSubmit
+	siteWait                    // vkWaitForFences
+	siteAlloc                   // vkAllocateMemory (any pool)
+)
+
+// injectFault makes the next call at site return r (tests). Caller holds
+// c.mu or the context is not shared yet.
+func (c *Context) injectFault(site faultSite, r vulkan.Result) {
+	if c.inject == nil {
+		c.inject = map[faultSite]vulkan.Result{}
+	}
+	c.inject[site] = r
+}
+
+// injected returns and clears the forced result at site (Success: none).
+func (c *Context) injected(site faultSite) vulkan.Result {
+	r, ok := c.inject[site]
+	if !ok {
+		return vulkan.Success
+	}
+	delete(c.inject, site)
+	return r
+}
+
+// Device errors: Sync, Close and the training loop see these (wrapped, with
+// the failing call named) instead of a panic. After one, the context
+// records nothing more: kernels are no-ops, reads return zeros, and every
+// Sync returns the error, so a trainer can stop and keep its last
+// checkpoint.
+var (
+	ErrDeviceLost        = errors.New("Vulkan device lost")
+	ErrOutOfDeviceMemory = errors.New("out of device memory")
+	ErrOutOfHostMemory   = errors.New("out of host memory")
+)
+
+// WorkgroupSize is the 1-D workgroup size kernels should use on this
+// device: 256 where maxComputeWorkGroupInvocations allows it (every GPU
+// here), else the largest power of two within the limit (the spec
+// guarantees 128), capped by Options.MaxWorkgroupSize.
+//
+// Interface with the shaders: every pipeline gets specialization constant
+// WorkgroupSizeConstantID set to this value (an ID a shader does not
+// declare is ignored), so a shader opts in with
+//
+//	layout(local_size_x_id = 100) in;
+//
+// and its dispatch computes the grid with the same number
+// (Backend.groups1D(n, c.WorkgroupSize())). Shaders that keep a literal
+// local_size_x ignore it.
+func (c *Context) WorkgroupSize() int { return c.wg }
+
+// WorkgroupSizeConstantID is the specialization constant ID that carries
+// WorkgroupSize to every pipeline.
+const WorkgroupSizeConstantID = 100
+
+func chooseWorkgroupSize(maxInv uint32, cap int) int {
+	wg := 256
+	for wg > 1 && uint32(wg) > maxInv {
+		wg /= 2
+	}
+	for cap > 0 && wg > cap && wg > 1 {
+		wg /= 2
+	}
+	return wg
 }
 
 // Info describes the context's physical device.
@@ -92,6 +202,8 @@ var (
 	valErrors []string
 )
 
+// debugCallback is the debug-report fallback where VK_EXT_debug_utils is
+// missing.
 func debugCallback(flags vulkan.DebugReportFlags, _ vulkan.DebugReportObjectType, _ uint64, _ uint, code int32, prefix, msg string, _ unsafe.Pointer) vulkan.Bool32 {
 	if flags&vulkan.DebugReportFlags(vulkan.DebugReportErrorBit) != 0 {
 		valMu.Lock()
@@ -103,12 +215,13 @@ func debugCallback(flags vulkan.DebugReportFlags, _ vulkan.DebugReportObjectType
 	return vulkan.False
 }
 
-// ValidationErrors returns the validation-layer errors recorded since the
-// process started (all contexts share one callback) and clears the list.
+// ValidationErrors returns the validation-layer errors and
+// synchronization hazards recorded since the last call (all contexts share
+// one callback) and clears the list.
 func ValidationErrors() []string {
 	valMu.Lock()
 	defer valMu.Unlock()
-	out := valErrors
+	out := append(valErrors, takeMessages()...)
 	valErrors = nil
 	return out
 }
@@ -119,38 +232,75 @@ func vkErr(what string, r vulkan.Result) error {
 	if r == vulkan.Success {
 		return nil
 	}
-	return fmt.Errorf("vk: %s: %w (VkResult %d)", what, vulkan.Error(r), int32(r))
+	var e error
+	switch r {
+	case vulkan.ErrorDeviceLost:
+		e = ErrDeviceLost
+	case vulkan.ErrorOutOfDeviceMemory:
+		e = ErrOutOfDeviceMemory
+	case vulkan.ErrorOutOfHostMemory:
+		e = ErrOutOfHostMemory
+	default:
+		e = vulkan.Error(r)
+	}
+	return fmt.Errorf("vk: %s: %w (VkResult %d)", what, e, int32(r))
 }
 
 func hasLayer(name string) bool { return shimHasLayer(name) }
 
 func hasInstanceExt(name string) bool { return shimHasInstanceExt(name) }
 
+// instance is a created instance with its validation callbacks.
+type instance struct {
+	inst      vulkan.Instance
+	cb        vulkan.DebugReportCallback
+	dbg       bool           // cb is set
+	messenger unsafe.Pointer // debug-utils messenger, or nil
+}
+
 // createInstance creates a Vulkan 1.1 instance, with the validation layer
-// and a debug-report callback when validate is set and the layer exists.
-func createInstance(validate bool) (vulkan.Instance, vulkan.DebugReportCallback, bool, error) {
+// when validate is set and the layer exists (synchronization validation too
+// when syncVal), and a debug-utils messenger (debug-report callback where
+// debug utils is missing) that records errors and hazards.
+func createInstance(validate, syncVal bool) (instance, error) {
 	if err := loadVulkan(); err != nil {
-		return nil, vulkan.NullDebugReportCallback, false, err
+		return instance{}, err
 	}
 	var layers, exts []string
-	dbg := false
+	dbg, utils := false, false
 	if validate {
 		if !hasLayer("VK_LAYER_KHRONOS_validation") {
-			return nil, vulkan.NullDebugReportCallback, false, errors.New("vk: validation requested but VK_LAYER_KHRONOS_validation is not installed (apt-get install vulkan-validationlayers)")
+			return instance{}, errors.New("vk: validation requested but VK_LAYER_KHRONOS_validation is not installed (apt-get install vulkan-validationlayers)")
 		}
 		layers = append(layers, cstr("VK_LAYER_KHRONOS_validation"))
-		if hasInstanceExt("VK_EXT_debug_report") {
+		if hasInstanceExt("VK_EXT_debug_utils") {
+			exts = append(exts, cstr("VK_EXT_debug_utils"))
+			utils = true
+		} else if hasInstanceExt("VK_EXT_debug_report") {
 			exts = append(exts, cstr("VK_EXT_debug_report"))
 			dbg = true
 		}
+		if syncVal {
+			// the layer implements VK_EXT_validation_features itself
+			exts = append(exts, cstr("VK_EXT_validation_features"))
+		}
 	}
-	inst, err := shimCreateInstance(vulkan.MakeVersion(1, 1, 0), layers, exts)
+	inst, err := shimCreateInstance(vulkan.MakeVersion(1, 1, 0), layers, exts, validate && syncVal)
 	if err != nil {
-		return nil, vulkan.NullDebugReportCallback, false, err
+		return instance{}, err
 	}
 	if err := vulkan.InitInstance(inst); err != nil {
 		vulkan.DestroyInstance(inst, nil)
-		return nil, vulkan.NullDebugReportCallback, false, fmt.Errorf("vk: loading instance functions: %w", err)
+		return instance{}, fmt.Errorf("vk: loading instance functions: %w", err)
+	}
+	out := instance{inst: inst}
+	if utils {
+		m, err := shimCreateMessenger(inst)
+		if err != nil {
+			vulkan.DestroyInstance(inst, nil)
+			return instance{}, fmt.Errorf("vk: validation messenger: %w", err)
+		}
+		out.messenger = m
 	}
 	var cb vulkan.DebugReportCallback
 	if dbg {
@@ -163,7 +313,21 @@ func createInstance(validate bool) (vulkan.Instance, vulkan.DebugReportCallback,
 			dbg = false
 		}
 	}
-	return inst, cb, dbg, nil
+	out.cb, out.dbg = cb, dbg
+	return out, nil
+}
+
+func (in instance) destroy() {
+	if in.inst == nil {
+		return
+	}
+	if in.messenger != nil {
+		shimDestroyMessenger(in.inst, in.messenger)
+	}
+	if in.dbg {
+		vulkan.DestroyDebugReportCallback(in.inst, in.cb, nil)
+	}
+	vulkan.DestroyInstance(in.inst, nil)
 }
 
 func physicalDevices(inst vulkan.Instance) ([]vulkan.PhysicalDevice, error) {
@@ -208,6 +372,8 @@ func describe(inst vulkan.Instance, idx int, pd vulkan.PhysicalDevice) DeviceInf
 		TimestampPeriod:                l.TimestampPeriod,
 		TimestampCompute:               l.TimestampComputeAndGraphics == vulkan.True,
 		SubgroupSize:                   subgroupSize(inst, pd, p.ApiVersion),
+		DriverVersion:                  p.DriverVersion,
+		PipelineCacheUUID:              p.PipelineCacheUUID,
 		ComputeQueueFamily:             -1,
 	}
 	for i := uint32(0); i < mp.MemoryHeapCount; i++ {
@@ -248,16 +414,12 @@ func describe(inst vulkan.Instance, idx int, pd vulkan.PhysicalDevice) DeviceInf
 // Devices lists every Vulkan physical device. It returns an error when the
 // loader is missing or the instance cannot be created.
 func Devices() ([]DeviceInfo, error) {
-	inst, cb, dbg, err := createInstance(false)
+	in, err := createInstance(false, false)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if dbg {
-			vulkan.DestroyDebugReportCallback(inst, cb, nil)
-		}
-		vulkan.DestroyInstance(inst, nil)
-	}()
+	defer in.destroy()
+	inst := in.inst
 	pds, err := physicalDevices(inst)
 	if err != nil {
 		return nil, err
@@ -271,8 +433,17 @@ func Devices() ([]DeviceInfo, error) {
 
 // Open creates a context on the given physical device.
 func Open(o Options) (*Context, error) {
-	if envOn("DASH_VK_VALIDATE") {
+	switch v := os.Getenv("DASH_VK_VALIDATE"); {
+	case v == "sync":
+		o.Validate, o.SyncValidate = true, true
+	case envOn("DASH_VK_VALIDATE"):
 		o.Validate = true
+	}
+	if o.SyncValidate {
+		o.Validate = true
+	}
+	if envOn("DASH_VK_NO_PUSH_DESCRIPTORS") {
+		o.NoPushDescriptors = true
 	}
 	if envOn("DASH_PROFILE") {
 		o.Profile = true
@@ -280,11 +451,12 @@ func Open(o Options) (*Context, error) {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
 	}
-	inst, cb, dbg, err := createInstance(o.Validate)
+	in, err := createInstance(o.Validate, o.SyncValidate)
 	if err != nil {
 		return nil, err
 	}
-	c := &Context{inst: inst, dbg: cb, hasDbg: dbg, validate: o.Validate, opts: o}
+	inst := in.inst
+	c := &Context{inst: inst, dbg: in.cb, hasDbg: in.dbg, messenger: in.messenger, validate: o.Validate, opts: o}
 	fail := func(err error) (*Context, error) {
 		c.destroy()
 		return nil, err
@@ -306,7 +478,13 @@ func Open(o Options) (*Context, error) {
 	if o.Validate {
 		layers = []string{cstr("VK_LAYER_KHRONOS_validation")}
 	}
-	dev, err := shimCreateDevice(inst, c.phys, c.qfam, layers)
+	var exts []string
+	wantPush := !o.NoPushDescriptors && shimHasDeviceExt(inst, c.phys, "VK_KHR_push_descriptor")
+	if wantPush {
+		exts = append(exts, cstr("VK_KHR_push_descriptor"))
+	}
+	c.wg = chooseWorkgroupSize(c.info.MaxComputeWorkGroupInvocations, o.MaxWorkgroupSize)
+	dev, err := shimCreateDevice(inst, c.phys, c.qfam, layers, exts)
 	if err != nil {
 		return fail(fmt.Errorf("%w (on %s)", err, c.info.Name))
 	}
@@ -317,13 +495,16 @@ func Open(o Options) (*Context, error) {
 	if c.fns, err = loadDevFns(inst, dev); err != nil {
 		return fail(err)
 	}
-	if c.fast = newFastPath(inst, dev); c.fast == nil {
+	if c.fast = newFastPath(inst, dev, wantPush); c.fast == nil {
 		return fail(errors.New("vk: cannot load the dispatch entry points (vkAllocateDescriptorSets, vkCmdDispatch, ...)"))
 	}
+	c.pushDesc = wantPush && c.fast.canPush()
+	c.desc = newDescCache(c)
 	if c.mem, err = newMemory(c); err != nil {
 		return fail(err)
 	}
 	c.pipes = newPipelineCache(c)
+	c.pipes.openDisk(pipelineCacheDir(o.PipelineCacheDir))
 	if o.Profile && c.info.TimestampCompute {
 		c.prof = newProfiler(c)
 	}
@@ -338,6 +519,14 @@ func Open(o Options) (*Context, error) {
 func (c *Context) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	for c.compiling > 0 { // let compiles that released the lock finish
+		c.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		c.mu.Lock()
+	}
 	if c.closed {
 		return nil
 	}
@@ -368,6 +557,9 @@ func (c *Context) destroy() {
 		if c.pipes != nil {
 			c.pipes.destroy()
 		}
+		if c.desc != nil {
+			c.desc.destroy()
+		}
 		if c.mem != nil {
 			c.mem.destroy()
 		}
@@ -375,10 +567,7 @@ func (c *Context) destroy() {
 		c.dev = nil
 	}
 	if c.inst != nil {
-		if c.hasDbg {
-			vulkan.DestroyDebugReportCallback(c.inst, c.dbg, nil)
-		}
-		vulkan.DestroyInstance(c.inst, nil)
+		instance{inst: c.inst, cb: c.dbg, dbg: c.hasDbg, messenger: c.messenger}.destroy()
 		c.inst = nil
 	}
 }
@@ -390,15 +579,21 @@ func (c *Context) setErr(err error) {
 	}
 }
 
-// check panics on a recorded device error: kernels have no error result,
-// and a lost device is not recoverable.
-func (c *Context) check() {
-	if c.err != nil {
-		panic(c.err)
-	}
+// check reports whether work may be recorded: false after a device error
+// (the op becomes a no-op; Sync reports the error). Use of a closed context
+// is a programming error and panics.
+func (c *Context) check() bool {
 	if c.closed {
 		panic("vk: use of a closed context")
 	}
+	return c.err == nil
+}
+
+// Err returns the device error that stopped the context, or nil.
+func (c *Context) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // Sync submits the recorded work and waits for all of it.
@@ -423,8 +618,13 @@ func (c *Context) syncLocked() error {
 func (c *Context) Describe() string {
 	s := fmt.Sprintf("vulkan:%d %s (%s)", c.info.Index, c.info.Name, c.info.Type)
 	var flags []string
-	if c.validate {
+	if c.opts.SyncValidate {
+		flags = append(flags, "sync validation")
+	} else if c.validate {
 		flags = append(flags, "validation")
+	}
+	if c.pushDesc {
+		flags = append(flags, "push descriptors")
 	}
 	if c.prof != nil {
 		flags = append(flags, "profiling")

@@ -33,6 +33,9 @@ func init() {
 		Description: fmt.Sprintf("STAND-IN for FSD50K: 1-s mixtures of 1–3 General MIDI instrument families rendered from a SoundFont, "+
 			"log-mel 1×%d×%d, multi-label over %d families (%s)", audiotags.Mels, audiotags.Frames, audiotags.Labels, strings.Join(audiotags.Families[:], ", ")),
 		Source:    "Debian " + audiotags.Package + " (" + audiotags.DefaultSoundFont + ") rendered with github.com/sinshu/go-meltysynth",
+		Family:    "audio 2-D multi-label",
+		StandsFor: "FSD50K (stand-in: synthesised instrument mixtures, 17 family labels)",
+		Licence:   "GPL-2 (TimGM6mb SoundFont), rendered by our code",
 		Dims:      2,
 		InShape:   []int{1, audiotags.Mels, audiotags.Frames},
 		Kind:      MultiLabel,

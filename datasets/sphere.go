@@ -43,6 +43,9 @@ func init() {
 		Description: "STAND-IN for Spherical CIFAR-100: MNIST digits projected onto the sphere, randomly rotated, " +
 			"sampled on the 60×60 Driscoll–Healy grid (Spherical MNIST, Cohen et al. 2018), 1×60×60, 10 classes",
 		Source:    "MNIST (Go module " + GoMNISTModule + "@" + GoMNISTVersion + ") projected as in Spherical CNNs",
+		Family:    "spherical 2-D point",
+		StandsFor: "Spherical (stand-in: Spherical MNIST, 1 channel, 10 classes)",
+		Licence:   "CC BY-SA 3.0 (MNIST), projected by our code",
 		Dims:      2,
 		InShape:   []int{1, SphereSize, SphereSize},
 		Kind:      ClassIndex,

@@ -17,8 +17,8 @@ type Backend struct {
 	c   *Context
 	tw  map[int]*allocation // FFT twiddle tables by length (guarded by c.mu)
 	fft map[int]*fftPlan    // FFT plans by complex length (guarded by c.mu)
-	// directConv selects the direct convolution shaders instead of im2col +
-	// GEMM (tests compare both).
+	// directConv selects the direct convolution shaders instead of the
+	// implicit-GEMM and depthwise kernels (tests compare both).
 	directConv bool
 }
 

@@ -37,6 +37,47 @@ type SearchOptions struct {
 	// KaimingInit initialises the candidate kernels Kaiming-uniform instead
 	// of the reference's N(0, 0.01).
 	KaimingInit bool `json:"kaiming_init,omitempty"`
+	// TapLR sets how each candidate kernel's learning rate depends on its
+	// number of taps k^dims during the search: "equal" scales it by
+	// (k_min/k)^dims, so every candidate moves the layer's output about as
+	// fast per step whatever its size (see searchWeightGroups); "shared"
+	// gives every kernel the weights' learning rate (the reference); ""
+	// is the default, DefaultTapLR.
+	TapLR string `json:"tap_lr,omitempty"`
+}
+
+// DefaultTapLR is the search's per-candidate learning-rate rule when
+// SearchOptions.TapLR is empty, for inputs of dims spatial axes: "equal"
+// for 2-D, where the tap count k² of the largest candidate is 5.4× the
+// smallest's in {3,5,7} and the shared rate let α pick k = 7 in 12 of 13
+// layers on mnist-2d; "shared" (the reference) for 1-D, where the ratio
+// is k and the shared rate is what the sequential-MNIST measurements used.
+func DefaultTapLR(dims int) string {
+	if dims >= 2 {
+		return "equal"
+	}
+	return "shared"
+}
+
+// TapLRFor resolves the per-candidate learning-rate rule for a search
+// over inputs of dims spatial axes: "equal" or "shared".
+func TapLRFor(o SearchOptions, dims int) (string, error) {
+	switch o.TapLR {
+	case "":
+		return DefaultTapLR(dims), nil
+	case "equal", "shared":
+		return o.TapLR, nil
+	}
+	return "", fmt.Errorf("dash: --tap-lr %q: want equal or shared", o.TapLR)
+}
+
+// tapLRFactor is candidate kernel size k's learning-rate factor under
+// rule: (kmin/k)^dims for "equal", 1 for "shared".
+func tapLRFactor(rule string, k, kmin, dims int) float32 {
+	if rule != "equal" || k <= kmin {
+		return 1
+	}
+	return float32(math.Pow(float64(kmin)/float64(k), float64(dims)))
 }
 
 // AlphaOpt is the α optimisation of one search, derived from the number of
@@ -67,6 +108,43 @@ type AlphaOpt struct {
 	// is multiplied by Gamma (the reference: epoch 60 of 100, ×0.2).
 	DecayAt float64 `json:"decay_at"`
 	Gamma   float64 `json:"gamma"`
+	// Optimizer of the weights and α during the search: "sgd" (momentum
+	// 0.9, Nesterov) or "adam" (the reference's TCN settings).
+	Optimizer string `json:"optimizer"`
+	// WeightsDecay is the weights' weight decay during the search;
+	// WeightsDecayAt > 0 multiplies the weights' learning rate by Gamma
+	// after that share of the search steps (the reference's TCN: epoch 10
+	// of 20).
+	WeightsDecay   float32 `json:"weights_weight_decay"`
+	WeightsDecayAt float64 `json:"weights_decay_at,omitempty"`
+	// TapLR is the candidate kernels' learning-rate rule with SGD:
+	// "equal" or "shared" (SearchOptions.TapLR).
+	TapLR string `json:"tap_lr"`
+}
+
+// backboneSearch is a backbone's search optimisation in the reference
+// (task_configs.get_config): the WRN and ResNet1D use SGD, weight decay
+// 5e-4 and 100 search epochs (about ReferenceAlphaSteps α steps); the TCN
+// uses Adam for the weights and α, weight decay 1e-4 on both, 20 search
+// epochs (a fifth of the α steps) and ×0.2 on both learning rates after
+// epoch 10.
+type backboneSearch struct {
+	optimizer   string
+	weightDecay float32
+	refSteps    int
+	// extra is the default extra factor on the step-scaled α learning
+	// rate: DefaultLRScale for SGD (measured on sequential MNIST); 1 for
+	// Adam, whose step does not shrink with the rescaled gradient.
+	extra          float64
+	alphaDecayAt   float64
+	weightsDecayAt float64
+}
+
+func searchSettings(task *datasets.Task) backboneSearch {
+	if task != nil && task.Backbone == "tcn" {
+		return backboneSearch{optimizer: "adam", weightDecay: 1e-4, refSteps: ReferenceAlphaSteps / 5, extra: 1, alphaDecayAt: 0.5, weightsDecayAt: 0.5}
+	}
+	return backboneSearch{optimizer: "sgd", weightDecay: 5e-4, refSteps: ReferenceAlphaSteps, extra: DefaultLRScale, alphaDecayAt: 0.6}
 }
 
 // DefaultLRScale is the extra factor on the step-scaled α learning rate.
@@ -106,8 +184,14 @@ func ScaleAlpha(task *datasets.Task, totalSteps int, o SearchOptions) (AlphaOpt,
 	if warm >= 1 {
 		return AlphaOpt{}, fmt.Errorf("dash: α warm-up share %g must be below 1", warm)
 	}
+	bs := searchSettings(task)
+	tap, err := TapLRFor(o, task.Dims)
+	if err != nil {
+		return AlphaOpt{}, err
+	}
 	a := AlphaOpt{TotalSteps: totalSteps, WarmupSteps: int(math.Floor(warm * float64(totalSteps))),
-		GradScale: gradScale(task), Penalty: DefaultPointPenalty, PenaltyOn: "receptive_field", WeightDecay: 5e-4, DecayAt: 0.6, Gamma: 0.2}
+		GradScale: gradScale(task), Penalty: DefaultPointPenalty, PenaltyOn: "receptive_field", WeightDecay: bs.weightDecay, DecayAt: bs.alphaDecayAt, Gamma: 0.2,
+		Optimizer: bs.optimizer, WeightsDecay: bs.weightDecay, WeightsDecayAt: bs.weightsDecayAt, TapLR: tap}
 	if task.Kind == datasets.DenseField {
 		a.Penalty, a.PenaltyOn = 1e-5, "10k"
 	}
@@ -118,9 +202,9 @@ func ScaleAlpha(task *datasets.Task, totalSteps int, o SearchOptions) (AlphaOpt,
 	_, base := defaultLR(task)
 	a.Scale = 1
 	if !o.NoScale {
-		a.Scale = max(1, float64(ReferenceAlphaSteps)/float64(a.Steps))
+		a.Scale = max(1, float64(bs.refSteps)/float64(a.Steps))
 	}
-	extra := float64(DefaultLRScale)
+	extra := bs.extra
 	if o.LRScale > 0 {
 		extra = o.LRScale
 	}
@@ -128,7 +212,7 @@ func ScaleAlpha(task *datasets.Task, totalSteps int, o SearchOptions) (AlphaOpt,
 		extra = 1
 	}
 	a.Scale *= extra
-	a.WeightDecay = float32(5e-4 / extra)
+	a.WeightDecay = float32(float64(bs.weightDecay) / extra)
 	a.LR = float32(float64(base) * a.Scale)
 	switch {
 	case o.Penalty > 0:
@@ -167,6 +251,30 @@ func (s alphaSchedule) Factor(epoch float64) float64 {
 		return 0
 	}
 	if float64(step-s.a.WarmupSteps) >= s.a.DecayAt*float64(s.a.Steps) {
+		return s.a.Gamma
+	}
+	return 1
+}
+
+// WeightsSchedule is the weights' learning-rate factor during the search
+// (an optim.Schedule over the fractional epoch position): 1, then Gamma
+// once WeightsDecayAt of the search steps are done (never when 0).
+func (a AlphaOpt) WeightsSchedule(stepsPerEpoch int) optim.Schedule {
+	return weightsSchedule{a: a, spe: stepsPerEpoch}
+}
+
+type weightsSchedule struct {
+	a   AlphaOpt
+	spe int
+}
+
+// Factor implements optim.Schedule.
+func (s weightsSchedule) Factor(epoch float64) float64 {
+	if s.a.WeightsDecayAt <= 0 {
+		return 1
+	}
+	step := int(math.Round(epoch * float64(s.spe)))
+	if float64(step) >= s.a.WeightsDecayAt*float64(s.a.TotalSteps) {
 		return s.a.Gamma
 	}
 	return 1

@@ -86,10 +86,15 @@ func Budgets(name string, task *datasets.Task) (Budget, error) {
 			HPOEpochs: 20, HPOFraction: 0.2,
 			LRs: []float32{0.1, 0.01, 0.001}, Dropouts: []float32{0, 0.05}, WeightDecays: []float32{5e-4, 5e-6}, Momentums: []float32{0.9, 0.99},
 			RetrainEpochs: 200, Gamma: 0.2, Random: 10}
-		if task.Dims == 2 {
+		switch {
+		case task.Backbone == "tcn":
+			// the reference's TCN: 20 search epochs, 40 retraining
+			// epochs, ×0.2 every 20 (its search optimiser: AlphaOpt)
+			b.SearchEpochs, b.RetrainEpochs, b.Milestones = 20, 40, []int{20}
+		case task.Dims == 2:
 			b.Milestones = []int{60, 120, 160}
 			b.Width, b.SearchWidth = 4, 1
-		} else {
+		default:
 			b.Milestones = []int{30, 60, 90, 120, 160}
 		}
 		return b, nil

@@ -264,14 +264,16 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 	defer putScratch(yt)
 	defer putScratch(wt)
 	w := *wt
-	for k := range K { // w[t][c][k]
-		for c := range C {
-			src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
-			for t, v := range src {
-				w[(t*C+c)*ldk+k] = v
+	be.parallelDyn(K, 8, func(lo, hi int) {
+		for k := lo; k < hi; k++ { // w[t][c][k]
+			for c := range C {
+				src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
+				for t, v := range src {
+					w[(t*C+c)*ldk+k] = v
+				}
 			}
 		}
-	}
+	})
 	be.toCPN(xs, N, C*hw, ldn, *xt)
 	x, y := *xt, *yt
 	fns := dirKernels.fns
@@ -326,14 +328,16 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 	defer putScratch(xt)
 	defer putScratch(wt)
 	w := *wt
-	for k := range K { // w[t][k][c]
-		for c := range C {
-			src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
-			for t, v := range src {
-				w[(t*K+k)*ldc+c] = v
+	be.parallelDyn(K, 8, func(lo, hi int) {
+		for k := lo; k < hi; k++ { // w[t][k][c]
+			for c := range C {
+				src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
+				for t, v := range src {
+					w[(t*K+k)*ldc+c] = v
+				}
 			}
 		}
-	}
+	})
 	be.toCPN(dys, N, K*ohw, ldn, *gt)
 	g, dx := *gt, *xt
 	fns := dirKernels.fns
@@ -460,19 +464,25 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 	}
 	wg.Wait()
 	a := *accs[0]
-	for _, b := range accs[1:] {
-		for i, v := range (*b)[:kk*K*ldc] {
-			a[i] += v
-		}
-		putScratch(b)
-	}
-	for k := range K { // dw[k][c][t] = acc[t][k][c]
-		for c := range C {
-			d := dws[(k*C+c)*kk : (k*C+c+1)*kk]
-			for t := range d {
-				d[t] = a[(t*K+k)*ldc+c]
+	be.parallelDyn(K, 8, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			for t := range kk {
+				row := a[(t*K+k)*ldc : (t*K+k)*ldc+C]
+				for _, b := range accs[1:] {
+					for c, v := range (*b)[(t*K+k)*ldc : (t*K+k)*ldc+C] {
+						row[c] += v
+					}
+				}
+			}
+			for c := range C { // dw[k][c][t] = acc[t][k][c]
+				d := dws[(k*C+c)*kk : (k*C+c+1)*kk]
+				for t := range d {
+					d[t] = a[(t*K+k)*ldc+c]
+				}
 			}
 		}
+	})
+	for _, b := range accs {
+		putScratch(b)
 	}
-	putScratch(accs[0])
 }

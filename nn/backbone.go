@@ -176,7 +176,8 @@ func CheckInput(b Backbone, sample []int) error {
 
 // Config selects and configures a backbone by name (Build).
 type Config struct {
-	// Name is "wrn", "wrn-dense", "resnet1d", "resnet1d-causal" or "tcn".
+	// Name is "wrn", "wrn-dense", "resnet1d", "resnet1d-causal",
+	// "resnet1d-dense", "tcn" or "convnext".
 	Name string
 	// InShape is the per-sample input shape, channels first: [C,H,W] for
 	// the WRN, [C,L] for ResNet1D and TCN.
@@ -185,9 +186,11 @@ type Config struct {
 	// channels (dense tasks).
 	Outputs int
 	// Width is the WRN widening factor k (default 4) or the ResNet1D base
-	// width m (default from the class count) or TCN channels (default 100).
+	// width m (default from the class count) or TCN channels (default 100)
+	// or the ConvNeXt channel multiplier (default 1: 16/32/64).
 	Width int
-	// Depth is the WRN depth (default 16) or TCN levels (default 8).
+	// Depth is the WRN depth (default 16) or TCN levels (default 8) or
+	// ConvNeXt blocks per stage (default 2).
 	Depth int
 	// Dropout probability: inside residual blocks (WRN, TCN), before the
 	// head (ResNet1D).
@@ -202,7 +205,7 @@ type Config struct {
 
 // BackboneNames lists the names Build accepts.
 func BackboneNames() []string {
-	return []string{"resnet1d", "resnet1d-causal", "tcn", "wrn", "wrn-dense"}
+	return []string{"convnext", "resnet1d", "resnet1d-causal", "resnet1d-dense", "tcn", "wrn", "wrn-dense"}
 }
 
 // Build constructs the named backbone.
@@ -214,12 +217,18 @@ func Build(c Config) (Backbone, error) {
 		}
 		return NewWRN(WRNConfig{Depth: c.Depth, Widen: c.Width, InChannels: c.InShape[0], Height: c.InShape[1], Width: c.InShape[2],
 			Outputs: c.Outputs, Dense: c.Name == "wrn-dense", DropRate: c.Dropout, Seed: c.Seed, Backend: c.Backend, Factory: c.Factory})
-	case "resnet1d", "resnet1d-causal":
+	case "resnet1d", "resnet1d-causal", "resnet1d-dense":
 		if len(c.InShape) != 2 {
 			return nil, fmt.Errorf("nn: backbone %q needs a 1-D input [C,L], have shape %v", c.Name, c.InShape)
 		}
 		return NewResNet1D(ResNet1DConfig{InChannels: c.InShape[0], Length: c.InShape[1], Outputs: c.Outputs, Base: c.Width, DropRate: c.Dropout,
-			Causal: c.Causal || c.Name == "resnet1d-causal", Seed: c.Seed, Backend: c.Backend, Factory: c.Factory})
+			Causal: c.Causal || c.Name == "resnet1d-causal", Dense: c.Name == "resnet1d-dense", Seed: c.Seed, Backend: c.Backend, Factory: c.Factory})
+	case "convnext":
+		if len(c.InShape) != 3 {
+			return nil, fmt.Errorf("nn: backbone %q needs a 2-D input [C,H,W], have shape %v", c.Name, c.InShape)
+		}
+		return NewConvNeXt(ConvNeXtConfig{InChannels: c.InShape[0], Height: c.InShape[1], Width: c.InShape[2], Outputs: c.Outputs,
+			Widen: c.Width, Blocks: c.Depth, DropRate: c.Dropout, Seed: c.Seed, Backend: c.Backend, Factory: c.Factory})
 	case "tcn":
 		if len(c.InShape) != 2 {
 			return nil, fmt.Errorf("nn: backbone %q needs a 1-D input [C,L], have shape %v", c.Name, c.InShape)
@@ -244,8 +253,11 @@ func ConfigForTask(t *datasets.Task) (Config, error) {
 			return Config{}, fmt.Errorf("nn: dense task %q has no output shape", t.Name)
 		}
 		c.Outputs = t.OutShape[0]
-		if c.Name == "wrn" {
+		switch c.Name {
+		case "wrn":
 			c.Name = "wrn-dense"
+		case "resnet1d":
+			c.Name = "resnet1d-dense"
 		}
 	}
 	if c.Name == "" {

@@ -24,6 +24,10 @@ type ResNet1DConfig struct {
 	Kernels []int
 	// Causal pads every searchable conv causally (the retrained network).
 	Causal bool
+	// Dense replaces global pooling and the linear head by a per-position
+	// linear layer to Outputs channels: output [Outputs, Length] (1-D dense
+	// tasks, e.g. Burgers' u0 → u(t=1)).
+	Dense bool
 	// DropRate applies dropout to the pooled features before the head.
 	DropRate float64
 	Seed     uint64
@@ -80,6 +84,9 @@ func NewResNet1D(c ResNet1DConfig) (Backbone, error) {
 		return nil, err
 	}
 	n := &net{name: "resnet1d", in: []int{c.InChannels, c.Length}, out: []int{c.Outputs}}
+	if c.Dense {
+		n.name, n.out = "resnet1d-dense", []int{c.Outputs, c.Length}
+	}
 	widths := []int{c.Base, 2 * c.Base, 2 * c.Base}
 	in := c.InChannels
 	var blocks []*res1dBlock
@@ -104,6 +111,20 @@ func NewResNet1D(c ResNet1DConfig) (Backbone, error) {
 		n.add(drop)
 	}
 	n.add(head)
+	if c.Dense {
+		pw := &PointwiseLinear{head}
+		n.forward = func(x *autograd.Var) *autograd.Var {
+			for _, blk := range blocks {
+				x = blk.Forward(x)
+			}
+			if drop != nil {
+				x = drop.Forward(x)
+			}
+			return pw.Forward(x)
+		}
+		n.specs, n.layers = b.specs, b.layers
+		return n, nil
+	}
 	n.forward = func(x *autograd.Var) *autograd.Var {
 		for _, blk := range blocks {
 			x = blk.Forward(x)

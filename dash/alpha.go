@@ -3,6 +3,7 @@ package dash
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/dash-go/dash/datasets"
 	"github.com/dash-go/dash/nn/optim"
@@ -308,5 +309,17 @@ func Concentrate(p []float32) Concentration {
 	if n > 1 {
 		c.NormEntropy = c.Entropy / math.Log(float64(n))
 	}
+	// α is float32: keep float32 precision, so architecture.json and the
+	// report show 0.269007, not the widened 0.26900744438171387
+	c.Max, c.OverUnif, c.Entropy, c.NormEntropy = round32(c.Max), round32(c.OverUnif), round32(c.Entropy), round32(c.NormEntropy)
 	return c
+}
+
+// round32 rounds v to the shortest decimal of its float32 value.
+func round32(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', -1, 32), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }

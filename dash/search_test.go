@@ -2,8 +2,10 @@ package dash
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dash-go/dash/autograd"
@@ -201,5 +203,21 @@ func TestTCNSearchRuns(t *testing.T) {
 	}
 	if moved == 0 {
 		t.Errorf("α did not move in any of %d layers", len(arch.Layers))
+	}
+}
+
+// Concentration values keep float32 precision in architecture.json:
+// 0.269007 (the float32), not its float64 widening 0.26900744438171387.
+func TestConcentrationFloat32Precision(t *testing.T) {
+	c := Concentrate([]float32{0.26900744, 0.73099256})
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"max":0.73099256`) || strings.Contains(string(b), "0.7309925556") {
+		t.Errorf("concentration JSON %s: want float32-precision values", b)
+	}
+	if math.Abs(c.OverUnif-2*0.73099256) > 1e-6 || c.NormEntropy <= 0 || c.NormEntropy >= 1 {
+		t.Errorf("concentration %+v", c)
 	}
 }

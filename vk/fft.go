@@ -27,7 +27,7 @@ var fftSharedMax = -1
 func (be *Backend) sharedMax() int {
 	// The whole line in shared memory, and at most 32 elements per thread
 	// of a workgroup within the device's invocation limit.
-	lim := min(4096, int(be.c.info.MaxComputeSharedMemorySize)/8, 32*be.sharedWG())
+	lim := min(4096, be.smemElems(), 32*be.sharedWG())
 	if fftSharedMax >= 0 {
 		return min(fftSharedMax, lim)
 	}
@@ -35,6 +35,75 @@ func (be *Backend) sharedMax() int {
 		return 0
 	}
 	return lim
+}
+
+// smemElems is the most complex elements fft_shared.comp holds in the
+// device's shared memory: re and im arrays with one padding word per 32.
+func (be *Backend) smemElems() int {
+	b := int(be.c.info.MaxComputeSharedMemorySize)
+	e := b / 8
+	for e > 0 && 8*(e+e/32+1) > b {
+		e--
+	}
+	return e
+}
+
+// sharedShape returns the lines per workgroup and the workgroup size of
+// fft_shared.comp for rows lines of n points: several short lines per
+// workgroup, and for strided column lines (inner > 1) at least 16 adjacent
+// columns when they fit, so that loads and stores are coalesced.
+func (be *Backend) sharedShape(n, rows, inner int) (g, wg int) {
+	maxWG := be.sharedWG()
+	lim := min(be.smemElems(), 32*maxWG)
+	g = max(1, min(fftLinesPerGroup/n, rows, lim/n))
+	if inner > 1 {
+		g = max(g, min(16, rows, inner, lim/n))
+	}
+	e := g * n
+	wg = min(maxWG, max(32, e/fftPerThread))
+	for e > 32*wg { // registers per thread in fft_shared.comp
+		wg *= 2
+	}
+	return g, min(wg, maxWG)
+}
+
+// sharedArgs describes one fft_shared.comp dispatch (see the shader).
+type sharedArgs struct {
+	mode, n, bn      int // MODE, the FFT length N, Bluestein's length
+	radices          []int
+	dst, src, spec   arg
+	do, so, spo      int
+	tw, tab, tab2    *allocation
+	lines, inner     int
+	inv, conjw       bool
+	scale            float32
+	chans, crow      int
+	keep             bool
+}
+
+func (be *Backend) sharedFFT(a sharedArgs) {
+	pack := 0
+	for i, r := range a.radices {
+		pack |= r << (4 * i)
+	}
+	rows := a.lines * a.inner
+	g, wg := be.sharedShape(a.n, rows, a.inner)
+	if a.tab == nil {
+		a.tab = a.tw
+	}
+	if a.tab2 == nil {
+		a.tab2 = a.tw
+	}
+	if a.spec.a == nil {
+		a.spec = a.dst
+	}
+	push := pushBuf{}.i(a.lines, a.inner, b2i(a.inv)).f(a.scale).i(a.so, a.do, a.chans, b2i(a.keep), a.crow, a.spo, b2i(a.conjw))
+	if a.n >= 1<<13 || a.bn >= 1<<13 {
+		panic(fmt.Sprintf("vk: fft_shared: length %d (%d) over 8191", a.n, a.bn))
+	}
+	nbm := a.n | max(1, a.bn)<<13 | a.mode<<26
+	be.c.dispatch("fft_shared", []uint32{uint32(wg), uint32(nbm), uint32(g), uint32(pack)},
+		be.c.grid(uint64((rows+g-1)/g)), push, a.dst, a.src, arg{a: a.tw}, arg{a: a.tab}, arg{a: a.tab2}, a.spec)
 }
 
 // sharedWG is the largest fft_shared.comp workgroup: 256 within the limit.
@@ -328,23 +397,37 @@ func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n
 	}
 	p := be.plan(n)
 	if p.blue != nil {
-		// Chunks of whole outer slices whose [rows][m] scratch fits.
 		bp := p.blue
 		m := bp.m
+		if m <= be.sharedMax() && fftSharedBlue {
+			// The whole chain in shared memory (fft_shared.comp MODE 3):
+			// one dispatch per chunk of outer lines within one binding.
+			step := min(outer, max(1, 4*be.bindFloats()/(n*inner*8)))
+			for o0 := 0; o0 < outer; o0 += step {
+				cnt := min(step, outer-o0)
+				gs, so := be.lineArg(src, false, sO+o0, cnt, n*inner, 8)
+				gd, do := be.lineArg(dst, true, dO+o0, cnt, n*inner, 8)
+				be.sharedFFT(sharedArgs{mode: 3, n: m, bn: n, radices: be.plan(m).radices, dst: gd, do: do, src: gs, so: so,
+					tw: be.twiddles(m), tab: bp.chirp, tab2: bp.bhat[b2i(inv)], lines: cnt, inner: inner, inv: inv, scale: scale})
+			}
+			return
+		}
+		// Chunks of whole outer slices whose [rows][m] scratch fits.
 		step := max(1, min(be.fftChunkBytes(), fftBlueChunk)/(inner*m*8))
 		step = min(step, outer)
 		a := be.c.scratch(uint64(step * inner * m * 8))
 		b := be.c.scratch(uint64(step * inner * m * 8))
+		defer be.c.rec.free(a)
+		defer be.c.rec.free(b)
 		if m > be.sharedMax() && fftFuseBlue {
 			// Global passes: the element-wise stages fused into them.
 			for o0 := 0; o0 < outer; o0 += step {
 				cnt := min(step, outer-o0)
 				be.blueFused(bp, dst, (dO+o0)*inner, src, (sO+o0)*inner, a, b, cnt*inner, n, inner, inv, scale)
 			}
-			be.c.rec.free(a)
-			be.c.rec.free(b)
 			return
 		}
+		// Separate stages (tests compare them with the fused forms).
 		for o0 := 0; o0 < outer; o0 += step {
 			cnt := min(step, outer-o0)
 			cr := cnt * inner
@@ -354,34 +437,18 @@ func (be *Backend) cfftAt(dst *allocation, dO int, src *allocation, sO, outer, n
 			be.cfft(b, a, cr, m, 1, true, 1)
 			be.fftAux(auxBluePost, dst, b, bp.chirp, cr*n, cr, 0, (dO+o0)*inner, n, m, inner, inv, scale)
 		}
-		be.c.rec.free(a)
-		be.c.rec.free(b)
 		return
 	}
 	tw := be.twiddles(n)
-	rows := outer * inner
 	if n <= be.sharedMax() || len(p.radices) == 0 {
-		maxWG := be.sharedWG()
-		g := max(1, min(fftLinesPerGroup/n, rows, 32*maxWG/n))
-		e := g * n
-		wg := min(maxWG, max(32, e/fftPerThread))
-		for e > 32*wg { // registers per thread in fft_shared.comp
-			wg *= 2
-		}
-		wg = min(wg, maxWG)
-		pack := 0
-		for i, r := range p.radices {
-			pack |= r << (4 * i)
-		}
 		// Chunks of outer lines within one binding.
 		step := min(outer, max(1, 4*be.bindFloats()/(n*inner*8)))
 		for o0 := 0; o0 < outer; o0 += step {
 			cnt := min(step, outer-o0)
 			gs, so := be.lineArg(src, false, sO+o0, cnt, n*inner, 8)
 			gd, do := be.lineArg(dst, true, dO+o0, cnt, n*inner, 8)
-			push := pushBuf{}.i(cnt, inner, b2i(inv)).f(scale).i(so, do)
-			be.c.dispatch("fft_shared", []uint32{uint32(wg), uint32(n), uint32(g), uint32(pack)},
-				be.c.grid(uint64((cnt*inner+g-1)/g)), push, gd, gs, arg{a: tw})
+			be.sharedFFT(sharedArgs{mode: 0, n: n, radices: p.radices, dst: gd, do: do, src: gs, so: so, tw: tw,
+				lines: cnt, inner: inner, inv: inv, scale: scale})
 		}
 		return
 	}
@@ -456,8 +523,9 @@ func (be *Backend) fftPass(p fftPassArgs) {
 }
 
 // fftFuseBlue selects the fused Bluestein chain on the global-pass path
-// (tests compare it with the separate stages).
-var fftFuseBlue = true
+// and fftSharedBlue the one-dispatch chain in shared memory (tests compare
+// them with the separate stages).
+var fftFuseBlue, fftSharedBlue = true, true
 
 // blueFused records Bluestein for rows lines of the original [·][n][inner]
 // array (src from line sr, dst from line dr) as the forward and inverse
@@ -501,6 +569,16 @@ func (be *Backend) rfftRows(dst, src *allocation, rows, n int) {
 	be.rfftRowsMulSpec(dst, nil, src, nil, rows, n, 1, false)
 }
 
+// sharedReal reports whether a real transform of 2h points runs as one
+// shared-memory dispatch (a 7-smooth h within the shared-memory length).
+func (be *Backend) sharedReal(h int) bool {
+	return fftSharedReal && smooth7(h) && h <= be.sharedMax()
+}
+
+// fftSharedReal selects the one-dispatch real transforms in shared memory
+// (tests compare them with the two-dispatch forms).
+var fftSharedReal = true
+
 // rowStep is the rows per chunk of a real transform whose complex scratch
 // holds elems complex values per row.
 func (be *Backend) rowStep(rows, elems int) int {
@@ -516,6 +594,28 @@ func (be *Backend) rfftRowsMulSpec(dst, spec, src, w *allocation, rows, n, chans
 	post, crop, wa := auxR2CPost, auxCrop, tw
 	if w != nil {
 		post, crop, wa = auxR2CPostMul, auxCropMul, w
+	}
+	if n%2 == 0 && be.sharedReal(n/2) {
+		// One dispatch per chunk: load, FFT, R2C post-processing (and
+		// the multiply) in shared memory (fft_shared.comp MODE 1).
+		h := n / 2
+		step := min(rows, max(1, 4*be.bindFloats()/((h+1)*8)))
+		for r0 := 0; r0 < rows; r0 += step {
+			cnt := min(step, rows-r0)
+			gs, so := be.lineArg(src, false, r0, cnt, h, 8)
+			gd, do := be.lineArg(dst, true, r0, cnt, h+1, 8)
+			a := sharedArgs{mode: 1, n: h, radices: be.plan(h).radices, dst: gd, do: do, src: gs, so: so,
+				tw: be.twiddles(h), tab: tw, lines: cnt, inner: 1, scale: 1}
+			if w != nil {
+				a.tab2, a.chans, a.crow, a.conjw = w, chans, r0, conjW
+				if spec != nil {
+					a.spec, a.spo = be.lineArg(spec, true, r0, cnt, h+1, 8)
+					a.keep = true
+				}
+			}
+			be.sharedFFT(a)
+		}
+		return
 	}
 	if n%2 == 0 {
 		h := n / 2
@@ -546,6 +646,20 @@ func (be *Backend) rfftRowsMulSpec(dst, spec, src, w *allocation, rows, n, chans
 // unnormalised inverse times scale). Caller holds c.mu.
 func (be *Backend) irfftRows(dst, src *allocation, rows, n int, scale float32) {
 	tw := be.twiddles(n)
+	if n%2 == 0 && be.sharedReal(n/2) {
+		// One dispatch per chunk: C2R pre-processing, inverse FFT and the
+		// real store in shared memory (fft_shared.comp MODE 2).
+		h := n / 2
+		step := min(rows, max(1, 4*be.bindFloats()/((h+1)*8)))
+		for r0 := 0; r0 < rows; r0 += step {
+			cnt := min(step, rows-r0)
+			gs, so := be.lineArg(src, false, r0, cnt, h+1, 8)
+			gd, do := be.lineArg(dst, true, r0, cnt, h, 8)
+			be.sharedFFT(sharedArgs{mode: 2, n: h, radices: be.plan(h).radices, dst: gd, do: do, src: gs, so: so,
+				tw: be.twiddles(h), tab: tw, lines: cnt, inner: 1, inv: true, scale: scale})
+		}
+		return
+	}
 	if n%2 == 0 {
 		h := n / 2
 		step := be.rowStep(rows, h)

@@ -36,11 +36,20 @@ func withBindLimit(t *testing.T, be *Backend, bytes uint64, f func()) {
 
 // TestRFFTMulSpec: the fused rfft·w with the plain spectrum stored in the
 // same pass equals RFFT and ComplexMul on the CPU (even, odd, prime,
-// Bluestein and length-1 transforms, w conjugated or not), with the device
+// Bluestein and length-1 transforms, w conjugated or not), through the
+// global passes and the one-dispatch shared-memory kernel, with the device
 // binding limit lowered so that the rows run in many chunks.
 func TestRFFTMulSpec(t *testing.T) {
 	be := shared(t)
 	r := rand.New(rand.NewSource(51))
+	defer func(v int) { fftSharedMax = v }(fftSharedMax)
+	for _, sm := range []int{0, 4096} { // global passes; one shared-memory dispatch
+		fftSharedMax = sm
+		testRFFTMulSpec(t, be, r)
+	}
+}
+
+func testRFFTMulSpec(t *testing.T, be *Backend, r *rand.Rand) {
 	for _, lim := range []uint64{0, 32 << 10} { // 32 KiB: over the tables (w, twiddles), under the data
 		for _, n := range []int{1, 2, 16, 15, 97, 1000, 1270} {
 			for _, conj := range []bool{false, true} {
@@ -57,7 +66,7 @@ func TestRFFTMulSpec(t *testing.T) {
 				}
 				ref.RFFT(X.c, x.c, B*C, n)
 				ref.ComplexMul(Y.c, []int{B, C, nf}, X.c, 0, []int{C * nf, nf, 1}, w.c, 0, []int{0, nf, 1}, conj)
-				what := fmt.Sprintf("n=%d conj=%v limit=%d", n, conj, lim)
+				what := fmt.Sprintf("n=%d conj=%v limit=%d sharedMax=%d", n, conj, lim, fftSharedMax)
 				checkRel(t, "rfftmulspec product "+what, readG(be, Y.g), readC(Y.c), 1e-5)
 				checkRel(t, "rfftmulspec spectrum "+what, readG(be, X.g), readC(X.c), 1e-5)
 				for _, p := range []pair{x, w, X, Y} {

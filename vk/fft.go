@@ -69,16 +69,16 @@ func (be *Backend) sharedShape(n, rows, inner int) (g, wg int) {
 
 // sharedArgs describes one fft_shared.comp dispatch (see the shader).
 type sharedArgs struct {
-	mode, n, bn      int // MODE, the FFT length N, Bluestein's length
-	radices          []int
-	dst, src, spec   arg
-	do, so, spo      int
-	tw, tab, tab2    *allocation
-	lines, inner     int
-	inv, conjw       bool
-	scale            float32
-	chans, crow      int
-	keep             bool
+	mode, n, bn    int // MODE, the FFT length N, Bluestein's length
+	radices        []int
+	dst, src, spec arg
+	do, so, spo    int
+	tw, tab, tab2  *allocation
+	lines, inner   int
+	inv, conjw     bool
+	scale          float32
+	chans, crow    int
+	keep           bool
 }
 
 func (be *Backend) sharedFFT(a sharedArgs) {

@@ -469,6 +469,8 @@ func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
 	bb := o.Backbone
 	if bb == "" {
 		switch {
+		case sdims == 1 && kind == DenseField:
+			bb = "resnet1d-dense"
 		case sdims == 1:
 			bb = "resnet1d"
 		case kind == DenseField:
@@ -478,9 +480,12 @@ func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
 		}
 	}
 	switch bb {
-	case "resnet1d":
+	case "resnet1d", "resnet1d-dense":
 		if sdims != 1 {
-			return nil, nil, fmt.Errorf("datasets: sample shape %v does not fit backbone resnet1d: it takes 1 spatial dim ([C,L])", shape)
+			return nil, nil, fmt.Errorf("datasets: sample shape %v does not fit backbone %s: it takes 1 spatial dim ([C,L])", shape, bb)
+		}
+		if kind == DenseField {
+			bb = "resnet1d-dense"
 		}
 		t.Kernels, t.Dilations = []int{3, 7, 11, 15, 19}, []int{1, 3, 7, 15}
 		t.BatchSize = 256
@@ -500,7 +505,7 @@ func buildData(x, y *array, o FileOptions, ref *Task) (*Task, *Data, error) {
 			t.BatchSize = 8
 		}
 	default:
-		return nil, nil, fmt.Errorf("datasets: unknown backbone %q (want resnet1d, wrn or wrn-dense)", bb)
+		return nil, nil, fmt.Errorf("datasets: unknown backbone %q (want resnet1d, resnet1d-dense, wrn or wrn-dense)", bb)
 	}
 	t.Backbone = bb
 	if ref != nil {

@@ -117,9 +117,12 @@ func validTapFraction(p *tensor.ConvParams) float64 {
 	return axis(p.KH, p.SH, p.DH, p.PH, p.H, p.OH) * axis(p.KW, p.SW, p.DW, p.PW, p.W, p.OW)
 }
 
+// vecSlice is a run of 16·nv floats starting at start.
+type vecSlice struct{ start, nv int }
+
 // vecSlices splits n (a multiple of 16) into runs of 16·nv, nv ≤ 3,
 // preferring nv = 2.
-func vecSlices(n int) (s []dirShape) {
+func vecSlices(n int) (s []vecSlice) {
 	for n0 := 0; n0 < n; {
 		nv := 2
 		switch (n - n0) / 16 {
@@ -128,7 +131,7 @@ func vecSlices(n int) (s []dirShape) {
 		case 3:
 			nv = 3
 		}
-		s = append(s, dirShape{mr: n0, nv: nv}) // mr holds the start here
+		s = append(s, vecSlice{start: n0, nv: nv})
 		n0 += 16 * nv
 	}
 	return s
@@ -309,7 +312,7 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 				fn := fns[dirShape{8, s.nv}]
 				for c0 := 0; c0 < C; c0 += cb {
 					for k0 := 0; k0 < K; k0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &x[c0*hw*ldn+s.mr], &w[c0*ldk+k0], hw*ldn*4, ldk*4, cb, &y[(k0*ohw+pix)*ldn+s.mr], ohw*ldn*4, c0)
+						fn(cnt, &vo[0], &bo[0], &x[c0*hw*ldn+s.start], &w[c0*ldk+k0], hw*ldn*4, ldk*4, cb, &y[(k0*ohw+pix)*ldn+s.start], ohw*ldn*4, c0)
 					}
 				}
 			}
@@ -374,7 +377,7 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 				fn := fns[dirShape{8, s.nv}]
 				for k0 := 0; k0 < K; k0 += kb {
 					for c0 := 0; c0 < C; c0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &g[k0*ohw*ldn+s.mr], &w[k0*ldc+c0], ohw*ldn*4, ldc*4, kb, &dx[(c0*hw+pix)*ldn+s.mr], hw*ldn*4, k0)
+						fn(cnt, &vo[0], &bo[0], &g[k0*ohw*ldn+s.start], &w[k0*ldc+c0], ohw*ldn*4, ldc*4, kb, &dx[(c0*hw+pix)*ldn+s.start], hw*ldn*4, k0)
 					}
 				}
 			}
@@ -448,7 +451,7 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 					touched[t] = true
 					for k0 := 0; k0 < K; k0 += mr {
 						for _, s := range cs {
-							fns[dirShape{mr, s.nv}](cnt, &vo[0], &bo[0], &x[s.mr], &g[k0], ldc*4, ldk*4, N, &a[(t*K+k0)*ldc+s.mr], ldc*4, add)
+							fns[dirShape{mr, s.nv}](cnt, &vo[0], &bo[0], &x[s.start], &g[k0], ldc*4, ldk*4, N, &a[(t*K+k0)*ldc+s.start], ldc*4, add)
 						}
 					}
 				}

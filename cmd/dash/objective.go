@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dash-go/dash/datasets"
+	"github.com/dash-go/dash/nn"
 	"github.com/dash-go/dash/nn/metrics"
 	"github.com/dash-go/dash/nn/train"
 )
@@ -77,4 +78,30 @@ func (o *objectiveFlags) apply(t *datasets.Task) (*datasets.Task, error) {
 		return nil, fmt.Errorf("--loss/--metric/--pos-weight: %w", err)
 	}
 	return &c, nil
+}
+
+// backboneFits reports whether a backbone can take a task's inputs and
+// produce its targets, with an error naming the flag and the backbones
+// that would.
+func backboneFits(flagName, bb string, t *datasets.Task) error {
+	if !slices.Contains(nn.BackboneNames(), bb) {
+		return fmt.Errorf("%s %q: unknown backbone (known: %s)", flagName, bb, strings.Join(nn.BackboneNames(), ", "))
+	}
+	var ok []string
+	dense := t.Kind == datasets.DenseField
+	switch {
+	case t.Dims == 1 && dense:
+		ok = []string{"resnet1d", "resnet1d-dense"}
+	case t.Dims == 1:
+		ok = []string{"resnet1d", "resnet1d-causal", "tcn"}
+	case t.Dims == 2 && dense:
+		ok = []string{"wrn", "wrn-dense"}
+	case t.Dims == 2:
+		ok = []string{"wrn", "convnext"}
+	}
+	if !slices.Contains(ok, bb) {
+		return fmt.Errorf("%s %s does not fit task %s (%d-D inputs %v, %s targets); backbones that do: %s",
+			flagName, bb, t.Name, t.Dims, t.InShape, t.Kind, strings.Join(ok, ", "))
+	}
+	return nil
 }

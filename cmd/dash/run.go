@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -195,8 +194,8 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		return err
 	}
 	if f.backbone != "" { // before the budget: the TCN has its own epochs
-		if !slices.Contains(nn.BackboneNames(), f.backbone) {
-			return fmt.Errorf("--backbone %q: unknown (known: %s)", f.backbone, strings.Join(nn.BackboneNames(), ", "))
+		if err := backboneFits("--backbone", f.backbone, task); err != nil { // objective.go
+			return err
 		}
 		t := *task
 		t.Backbone = f.backbone
@@ -213,8 +212,8 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("--seeds %d: want at least 1", f.seeds)
 	}
 	if f.retrainBackbone != "" {
-		if !slices.Contains(nn.BackboneNames(), f.retrainBackbone) {
-			return fmt.Errorf("--retrain-backbone %q: unknown (known: %s)", f.retrainBackbone, strings.Join(nn.BackboneNames(), ", "))
+		if err := backboneFits("--retrain-backbone", f.retrainBackbone, task); err != nil {
+			return err
 		}
 		budget.RetrainBackbone = f.retrainBackbone
 	}

@@ -147,3 +147,21 @@ func TestProteinMissingNamesPackage(t *testing.T) {
 		t.Fatalf("error %v does not name the package", err)
 	}
 }
+
+// FuzzParsePDB: any bytes give chains or an error, never a panic, and every
+// chain has one coordinate per residue.
+func FuzzParsePDB(f *testing.F) {
+	f.Add([]byte(smallPDB))
+	f.Add([]byte("ATOM      2  CA  GLY A   1       1.000   0.000   0.000"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cs, err := ParsePDB(strings.NewReader(string(b)))
+		if err != nil {
+			return
+		}
+		for _, c := range cs {
+			if len(c.Seq) != len(c.Coords) || len(c.Seq) == 0 {
+				t.Fatalf("chain %q: %d residues, %d coordinates", c.ID, len(c.Seq), len(c.Coords))
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/dash-go/dash/autograd"
 	"github.com/dash-go/dash/internal/testdevice"
 	"github.com/dash-go/dash/tensor"
 	"github.com/dash-go/dash/tensor/cpu"
@@ -101,4 +102,55 @@ func fixedAlpha(n int) []float32 {
 		a[i] *= 0.5
 	}
 	return a
+}
+
+// BenchmarkFourierDepthwiseVulkan: one search step (forward + backward, α
+// included) of the depthwise aggregated conv at dash bench's reference
+// shape (B32, C64, L1000, K {3,7,11,15,19}, D {1,3,7,15}) on Vulkan, fused
+// and unfused; reports wall ms, process CPU ms and dispatches per step.
+//
+//	DASH_REQUIRE_VULKAN=1 go test -run '^$' -bench FourierDepthwiseVulkan -benchtime 5x ./dash
+func BenchmarkFourierDepthwiseVulkan(b *testing.B) {
+	gpu := testdevice.Vulkan(b)
+	vb := gpu.(*vk.Backend)
+	c := aggCase{name: "bench", dims: 1, n: 32, in: 64, o: 64, sp: []int{1000}, ks: []int{3, 7, 11, 15, 19}, ds: []int{1, 3, 7, 15}, stride: 1, depthwise: true}
+	for _, fused := range []bool{true, false} {
+		b.Run(fmt.Sprintf("fused=%v", fused), func(b *testing.B) {
+			defer func(v bool) { noFusedFourier = v }(noFusedFourier)
+			noFusedFourier = !fused
+			a, err := NewAggConv(c.cfg(gpu, Softmax))
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.SetStrategy(Fourier)
+			xshape := append([]int{c.n, c.in}, c.sp...)
+			x := tensor.FromFloat32(gpu, fixedNoise(1, c.n*c.in*c.sp[0]), xshape...)
+			osh := a.OutputShape(xshape)
+			r := tensor.FromFloat32(gpu, fixedNoise(2, tensor.Numel(osh)), osh...)
+			step := func() {
+				xv := autograd.Leaf(x, true)
+				loss := autograd.Sum(autograd.Mul(a.Forward(xv), autograd.Const(r)), false)
+				autograd.Backward(loss)
+				for _, w := range a.Params() {
+					w.ZeroGrad()
+				}
+				a.alpha.ZeroGrad()
+				autograd.Release(loss)
+				if err := vb.Sync(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			step() // pipelines, plans
+			d0 := vb.Context().Stats().Dispatches
+			c0 := cpuSeconds()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				step()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+			b.ReportMetric((cpuSeconds()-c0)*1e3/float64(b.N), "cpu-ms/step")
+			b.ReportMetric(float64(vb.Context().Stats().Dispatches-d0)/float64(b.N), "dispatches/step")
+		})
+	}
 }

@@ -107,7 +107,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.Float64Var(&f.search.Warmup, "alpha-warmup", 0, "share of the search steps that train only the weights before α moves (default 0.25; negative: none)")
 	fs.Float64Var(&f.search.LRScale, "alpha-lr-scale", 0, "extra factor on the step-scaled α learning rate (default 10 with SGD, 1 with the TCN's Adam)")
 	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default: none for point tasks, 1e-5·10k for dense ones, as the reference; negative: none)")
-	fs.StringVar(&f.search.TapLR, "tap-lr", "", "search: each candidate kernel's learning rate: equal (scaled by (k_min/k)^dims, the default) or shared (one rate, the reference)")
+	fs.StringVar(&f.search.TapLR, "tap-lr", "", "search: each candidate kernel's learning rate: shared (one rate, the reference; the default) or equal (scaled by (k_min/k)^dims)")
 	fs.BoolVar(&f.search.NoScale, "alpha-no-scale", false, "keep the reference's α learning rate whatever the number of search steps")
 	fs.BoolVar(&f.search.Softmax, "alpha-softmax", false, "mix the candidates with softmax(α) instead of Gumbel-softmax samples during the search")
 	f.nats = addNATSFlags(fs) // worker.go: --nats, --workers, credentials and TLS

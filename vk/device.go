@@ -18,6 +18,9 @@
 //
 //	DASH_DEVICE=cpu|vulkan|vulkan:N  backend selection (default: auto)
 //	DASH_VK_VALIDATE=1               enable VK_LAYER_KHRONOS_validation
+//	DASH_VK_VALIDATE=sync            ... with synchronization validation
+//	DASH_VK_NO_PUSH_DESCRIPTORS=1    cached descriptor sets instead of push descriptors
+//	DASH_VK_PIPELINE_CACHE=DIR|off   where the VkPipelineCache is kept (default os.UserCacheDir()/dash)
 //	DASH_PROFILE=1                   per-op GPU times from timestamp queries
 //
 // Tests: DASH_REQUIRE_VULKAN=1 turns a missing device into a failure;

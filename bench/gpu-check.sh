@@ -33,7 +33,9 @@ note() { echo "== [$(elapsed)s] $*"; }
 fail=0
 
 # ---- (1) loader ----
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+# (no grep -q on a pipe: with pipefail its early exit fails ldconfig with SIGPIPE)
+libs="$(ldconfig -p 2>/dev/null || true)"
+if ! grep 'libvulkan\.so\.1' <<<"$libs" >/dev/null; then
   if ls .gl/*.deb >/dev/null 2>&1; then
     note "no Vulkan loader: unpacking the carried .debs in .gl/"
     for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -60,7 +62,7 @@ fi
 go build -o "$OUT_DIR/dash" ./cmd/dash || exit 1
 "$OUT_DIR/dash" devices 2>&1 | tee "$OUT_DIR/devices.txt"
 # the device the tests and `--device vulkan` choose: a discrete GPU first
-devline=$(grep -E '^vulkan:[0-9]+ ' "$OUT_DIR/devices.txt" | grep -m1 '(discrete' ||
+devline=$(grep -m1 -E '^vulkan:[0-9]+ .*\(discrete' "$OUT_DIR/devices.txt" ||
   grep -m1 -E '^vulkan:[0-9]+ ' "$OUT_DIR/devices.txt")
 device=$(echo "$devline" | awk '{print $1}')
 devname=$(echo "$devline" | sed -E 's/^vulkan:[0-9]+ +vulkan:[0-9]+ //; s/ \([a-z]+, Vulkan .*//')

@@ -12,7 +12,8 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
-	want := []string{"darcy", "darcy-direct85", "fashion-2d", "fashion-perm", "mnist", "mnist-2d", "mnist-perm"}
+	want := []string{"audio-tags", "burgers", "darcy", "darcy-direct85", "dna-upstream", "fashion-2d", "fashion-perm",
+		"mnist", "mnist-2d", "mnist-perm", "mnist2-100", "protein-dist", "sphere-mnist", "splice"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dash-go/dash/autograd"
 	"github.com/dash-go/dash/datasets"
@@ -156,6 +157,7 @@ type Model struct {
 	net  nn.Backbone
 	be   tensor.Backend
 	norm *datasets.Normalizer
+	mu   sync.Mutex // one forward pass at a time (Predict may be called concurrently)
 }
 
 // Load rebuilds the retrained network of a run directory on a backend:
@@ -409,7 +411,9 @@ func (m *Model) forward(x []float32, n int) (y []float32, err error) {
 	}()
 	xt := tensor.FromFloat32(m.be, x, append([]int{n}, m.Spec.InShape...)...)
 	defer xt.Release()
-	autograd.NoGrad(func() {
+	m.mu.Lock() // nn.NoGrad flips the network's parameters for the pass
+	defer m.mu.Unlock()
+	nn.NoGrad(m.net, func() {
 		o := m.net.Forward(autograd.Const(xt))
 		y = o.Value.Float32s()
 		autograd.Release(o)

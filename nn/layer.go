@@ -239,3 +239,25 @@ func globalAvgPool(x *autograd.Var) *autograd.Var {
 	}
 	return autograd.GlobalAvgPool(x)
 }
+
+// NoGrad runs f with l's parameters marked as not requiring gradients, so
+// a forward pass through l records no graph, and restores them afterwards.
+// Unlike autograd.NoGrad, which is process-wide, it touches only l: another
+// goroutine training another network at the same time keeps its graph (a
+// dist worker runs several trials in one process, and a process-wide switch
+// made a concurrent training step's loss gradient-free). l itself must not
+// be used by another goroutine meanwhile.
+func NoGrad(l Layer, f func()) {
+	ps := l.Params()
+	was := make([]bool, len(ps))
+	for i, p := range ps {
+		was[i] = p.RequiresGrad()
+		p.SetRequiresGrad(false)
+	}
+	defer func() {
+		for i, p := range ps {
+			p.SetRequiresGrad(was[i])
+		}
+	}()
+	f()
+}

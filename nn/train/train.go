@@ -294,7 +294,7 @@ func Evaluate(ctx context.Context, be tensor.Backend, model nn.Layer, data *data
 			break
 		}
 		var ferr error
-		autograd.NoGrad(func() {
+		nn.NoGrad(model, func() {
 			x, labels, y := batchTensors(be, b)
 			defer release(x, labels, y)
 			out := model.Forward(autograd.Const(x))

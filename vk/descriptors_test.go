@@ -14,6 +14,9 @@ import (
 // descriptors allocate and write no set at all; both train like the CPU.
 func TestDescriptorsPerStep(t *testing.T) {
 	testDevice(t)
+	// both modes on purpose, also when CI runs the suite with the cached-set
+	// fallback forced for every other test
+	t.Setenv("DASH_VK_NO_PUSH_DESCRIPTORS", "")
 	for _, tc := range []struct {
 		name   string
 		noPush bool

@@ -2,11 +2,9 @@ package datasets
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -216,20 +214,11 @@ type DNASet struct {
 // dropped (alternative transcripts share a start), the chromosome taken from
 // the header's "chrN:from-to" field.
 func ReadUpstreamFASTA(ctx context.Context, path string) (*DNASet, error) {
-	f, err := os.Open(path)
+	r, closeFn, err := openMaybeGzip(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("datasets: %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer closeFn()
 	s, err := readUpstream(ctx, r)
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %s: %w", path, err)

@@ -1,11 +1,9 @@
 package datasets
 
 import (
-	"compress/gzip"
 	"context"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"io/fs"
 	"math"
 	"math/rand/v2"
@@ -175,20 +173,11 @@ func proteinFiles(dir string) ([]string, error) {
 }
 
 func readPDBFile(path string) ([]Chain, error) {
-	f, err := os.Open(path)
+	r, closeFn, err := openMaybeGzip(path)
 	if err != nil {
-		return nil, fmt.Errorf("datasets: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("datasets: %s: %w", path, err)
-		}
-		defer zr.Close()
-		r = zr
-	}
+	defer closeFn()
 	chains, err := ParsePDB(r)
 	if err != nil {
 		return nil, fmt.Errorf("datasets: %s: %w", path, err)

@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -211,4 +212,22 @@ func oneHotDNA(x []float32, seq []byte) {
 			x[3*l+i] = 1
 		}
 	}
+}
+
+// openMaybeGzip opens path for reading, through gzip when it ends in ".gz";
+// the returned func closes both.
+func openMaybeGzip(path string) (io.Reader, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("datasets: %w", err)
+	}
+	if !strings.HasSuffix(path, ".gz") {
+		return f, func() { f.Close() }, nil
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("datasets: %s: %w", path, err)
+	}
+	return zr, func() { zr.Close(); f.Close() }, nil
 }

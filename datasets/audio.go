@@ -136,15 +136,7 @@ func LoadAudioTags(ctx context.Context, o LoadOptions) (*Split, error) {
 		}
 		sets[s] = audioData(p, n)
 	}
-	train, val := splitTrain(sets[0], LoadOptions{Seed: o.Seed, ValFraction: o.ValFraction})
-	sp := &Split{Train: train, Val: val, Test: sets[1]}
-	sp.Norm = Stats(sp.Train, false, false)
-	if !o.Raw {
-		if err := sp.Apply(); err != nil {
-			return nil, err
-		}
-	}
-	return sp, nil
+	return generatedSplit(sets[0], sets[1], o, false, false)
 }
 
 // audioData lays out n records as log-mel inputs and 0/1 label vectors.

@@ -114,15 +114,7 @@ func LoadBurgers(ctx context.Context, o LoadOptions) (*Split, error) {
 		}
 		sets[s] = burgersData(p, n)
 	}
-	train, val := splitTrain(sets[0], LoadOptions{Seed: o.Seed, ValFraction: o.ValFraction})
-	sp := &Split{Train: train, Val: val, Test: sets[1]}
-	sp.Norm = Stats(sp.Train, true, true)
-	if !o.Raw {
-		if err := sp.Apply(); err != nil {
-			return nil, err
-		}
-	}
-	return sp, nil
+	return generatedSplit(sets[0], sets[1], o, true, true)
 }
 
 // burgersData lays out n cached records (u0 then u1, float32) as

@@ -105,15 +105,7 @@ func LoadDarcy(ctx context.Context, res darcy.Resolution, o LoadOptions) (*Split
 	}
 	pool := darcyData(r.Train)
 	test := darcyData(r.Test)
-	train, val := splitTrain(pool, LoadOptions{Seed: o.Seed, ValFraction: o.ValFraction})
-	sp := &Split{Train: train, Val: val, Test: test}
-	sp.Norm = Stats(sp.Train, true, true)
-	if !o.Raw {
-		if err := sp.Apply(); err != nil {
-			return nil, err
-		}
-	}
-	return sp, nil
+	return generatedSplit(pool, test, o, true, true)
 }
 
 // darcyData lays a generated set out as [a, x, y] → u samples. Channel 1 is

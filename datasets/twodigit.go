@@ -144,15 +144,7 @@ func loadMNISTDerived(ctx context.Context, o LoadOptions, key func(string, int) 
 		}
 		sets[s] = toData(p, k.N)
 	}
-	train, val := splitTrain(sets[0], LoadOptions{Seed: o.Seed, ValFraction: o.ValFraction})
-	sp := &Split{Train: train, Val: val, Test: sets[1]}
-	sp.Norm = Stats(sp.Train, false, false)
-	if !o.Raw {
-		if err := sp.Apply(); err != nil {
-			return nil, err
-		}
-	}
-	return sp, nil
+	return generatedSplit(sets[0], sets[1], o, false, false)
 }
 
 // sampleRNG is the random stream of sample i of a set of a generated task.

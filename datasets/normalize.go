@@ -246,12 +246,12 @@ func constantTargets(y, mean, std []float32) {
 
 // generatedSplit carves the validation split from a generated task's
 // training pool (o.Seed, o.ValFraction), takes the normalisation statistics
-// from the training split (pointwise over X and/or Y as asked) and, unless
+// from the training split (Stats(train, pointwise, withY)) and, unless
 // o.Raw, applies them.
-func generatedSplit(pool, test *Data, o LoadOptions, pointwiseX, pointwiseY bool) (*Split, error) {
+func generatedSplit(pool, test *Data, o LoadOptions, pointwise, withY bool) (*Split, error) {
 	train, val := splitTrain(pool, LoadOptions{Seed: o.Seed, ValFraction: o.ValFraction})
 	sp := &Split{Train: train, Val: val, Test: test}
-	sp.Norm = Stats(sp.Train, pointwiseX, pointwiseY)
+	sp.Norm = Stats(sp.Train, pointwise, withY)
 	if !o.Raw {
 		if err := sp.Apply(); err != nil {
 			return nil, err

@@ -45,9 +45,16 @@ type Fingerprint struct {
 	Kernels   []int  `json:"kernels"`
 	Dilations []int  `json:"dilations"`
 	Seed      uint64 `json:"seed"`
+	// Loss, Metric and PosWeight are the objective (--loss, --metric,
+	// --pos-weight or the task's defaults); recorded since version 2.
+	Loss      string  `json:"loss,omitempty"`
+	Metric    string  `json:"metric,omitempty"`
+	PosWeight float64 `json:"pos_weight,omitempty"`
 }
 
-const fingerprintVersion = 1
+// fingerprintVersion 2 added the objective (loss, metric, pos_weight);
+// version-1 files, which lack it, are not compared on it.
+const fingerprintVersion = 2
 
 // dataHashes caches split digests: hashing tens of MB at every stage entry
 // would cost time for nothing. Keys are weak so that the cache never keeps
@@ -118,7 +125,8 @@ func NewFingerprint(c *Config) *Fingerprint {
 	return &Fingerprint{Version: fingerprintVersion, Task: t.Name, Kind: t.Kind.String(), InShape: slices.Clone(t.InShape),
 		OutShape: slices.Clone(t.OutShape), Classes: t.Classes, Backbone: t.Backbone,
 		Data: hashSplit(c.Split), Train: c.Split.Train.N, Val: c.Split.Val.N, Test: testN(c),
-		Budget: c.Budget, Kernels: slices.Clone(c.Kernels), Dilations: slices.Clone(c.Dilations), Seed: c.Seed}
+		Budget: c.Budget, Kernels: slices.Clone(c.Kernels), Dilations: slices.Clone(c.Dilations), Seed: c.Seed,
+		Loss: t.Loss, Metric: t.Metric, PosWeight: t.PosWeight}
 }
 
 // ErrRunMismatch is wrapped by errors for a run directory reused with other
@@ -160,6 +168,17 @@ func (f *Fingerprint) Compare(other *Fingerprint) []string {
 	}
 	if !slices.Equal(f.Dilations, other.Dilations) {
 		add("--dilations", intsStr(f.Dilations), intsStr(other.Dilations))
+	}
+	if f.Version >= 2 {
+		if f.Loss != other.Loss {
+			add("--loss", f.Loss, other.Loss)
+		}
+		if f.Metric != other.Metric {
+			add("--metric", f.Metric, other.Metric)
+		}
+		if f.PosWeight != other.PosWeight {
+			add("--pos-weight", f.PosWeight, other.PosWeight)
+		}
 	}
 	return d
 }

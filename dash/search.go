@@ -498,7 +498,7 @@ func Evaluate(ctx context.Context, cfg Config, arch *Architecture, hp HParams, w
 	if _, err := nn.LoadCheckpoint(weights, model, nil); err != nil {
 		return EvalResult{}, err
 	}
-	e, err := train.Evaluate(ctx, cfg.Backend, model, cfg.Split.Test, cfg.Task.Loss, cfg.Task.Metric, 1, cfg.Split.Norm, cfg.Budget.BatchSize)
+	e, err := train.Evaluate(ctx, cfg.Backend, model, cfg.Split.Test, cfg.Task.Loss, cfg.Task.Metric, float32(cfg.Task.PosWeight), cfg.Split.Norm, cfg.Budget.BatchSize)
 	if err != nil {
 		return EvalResult{}, err
 	}

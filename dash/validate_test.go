@@ -134,6 +134,9 @@ func TestFingerprintChecks(t *testing.T) {
 		{"budget", func(c *Config) { c.Budget.Name = "demo" }, "--budget: the run has smoke, this command has demo"},
 		{"kernels", func(c *Config) { c.Kernels = []int{3} }, "--kernels: the run has 3,5, this command has 3"},
 		{"backbone", func(c *Config) { t2 := *c.Task; t2.Backbone = "tcn"; c.Task = &t2 }, "backbone: the run has resnet1d"},
+		{"metric", func(c *Config) { t2 := *c.Task; t2.Metric = "macro_f1"; c.Task = &t2 }, "--metric: the run has error, this command has macro_f1"},
+		{"loss", func(c *Config) { t2 := *c.Task; t2.Loss = "mse"; c.Task = &t2 }, "--loss: the run has cross_entropy, this command has mse"},
+		{"pos-weight", func(c *Config) { t2 := *c.Task; t2.PosWeight = 4; c.Task = &t2 }, "--pos-weight: the run has 0, this command has 4"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -152,6 +155,21 @@ func TestFingerprintChecks(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, c.want)
 			}
 		})
+	}
+	// a version-1 fingerprint (before the objective was recorded) is not
+	// compared on it
+	f, err := ReadFingerprint(cfg.OutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Version, f.Loss, f.Metric, f.PosWeight = 1, "", "", 0
+	if err := WriteJSON(filepath.Join(cfg.OutDir, FingerprintFile), f); err != nil {
+		t.Fatal(err)
+	}
+	c1 := toyConfig(t, 64, 1)
+	c1.OutDir, c1.Resume, c1.Split = cfg.OutDir, true, cfg.Split
+	if err := c1.defaults(); err != nil {
+		t.Fatalf("version-1 fingerprint: %v", err)
 	}
 	// without Resume the directory is rewritten for the new settings
 	c3 := toyConfig(t, 64, 1)

@@ -85,6 +85,25 @@ func TestEveryTaskSmoke(t *testing.T) {
 					t.Errorf("the run wrote no %s (%v)", f, err)
 				}
 			}
+			if task.Kind == datasets.MultiLabel {
+				// eval's test loss is the run's: BCE with the task's pos_weight
+				var arch dash.Architecture
+				var hp dash.HParams
+				if err := dash.ReadJSON(filepath.Join(dir, "architecture.json"), &arch); err != nil {
+					t.Fatal(err)
+				}
+				if err := dash.ReadJSON(filepath.Join(dir, "hparams.json"), &hp); err != nil {
+					t.Fatal(err)
+				}
+				e, err := dash.Evaluate(context.Background(), cfg, &arch, hp, filepath.Join(dir, "weights.safetensors"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(e.Loss-m.Test.Loss) > 1e-6*math.Abs(m.Test.Loss) || e.Value != m.Test.Value {
+					t.Errorf("eval of the saved weights: loss %v, %s %v; the run reported loss %v, %v (pos_weight %v)",
+						e.Loss, e.Metric, e.Value, m.Test.Loss, m.Test.Value, task.PosWeight)
+				}
+			}
 			rep, _ := os.ReadFile(filepath.Join(dir, "report.md"))
 			if !strings.Contains(string(rep), task.Name) {
 				t.Errorf("report.md does not name the task")

@@ -187,7 +187,7 @@ static int dash_has_device_ext(void *gipa, void *inst, void *phys, const char *n
 }
 
 static int32_t dash_create_device(void *gipa, void *inst, void *phys, uint32_t qfam, const char *layers, uint32_t nlayers,
-		const char *exts, uint32_t nexts, void **out) {
+		const char *exts, uint32_t nexts, uint32_t storage16, void **out) {
 	dash_pfn_create_device f = (dash_pfn_create_device)dash_inst_fn(gipa, inst, "vkCreateDevice");
 	if (f == NULL) return DASH_ERR_NO_ENTRY;
 	const char *lp[16], *ep[16];
@@ -196,7 +196,10 @@ static int32_t dash_create_device(void *gipa, void *inst, void *phys, uint32_t q
 	dash_split_names(exts, nexts, ep);
 	float prio = 1.0f;
 	dash_queue_ci q = { 2, NULL, 0, qfam, 1, &prio };
-	dash_device_ci ci = { 3, NULL, 0, 1, &q, nlayers, lp, nexts, ep, NULL };
+	// VkPhysicalDevice16BitStorageFeatures{storageBuffer16BitAccess} when the
+	// device has it (matmul_f16*.comp)
+	struct { uint32_t sType; void *pNext; uint32_t sb16, ubo16, pc16, io16; } f16 = { 1000083000, NULL, 1, 0, 0, 0 };
+	dash_device_ci ci = { 3, storage16 ? (const void *)&f16 : NULL, 0, 1, &q, nlayers, lp, nexts, ep, NULL };
 	return f(phys, &ci, NULL, out);
 }
 
@@ -489,13 +492,13 @@ func shimHasDeviceExt(inst vulkan.Instance, phys vulkan.PhysicalDevice, name str
 	return C.dash_has_device_ext(gipa, unsafe.Pointer(inst), unsafe.Pointer(phys), cs) != 0
 }
 
-func shimCreateDevice(inst vulkan.Instance, phys vulkan.PhysicalDevice, qfam uint32, layers, exts []string) (vulkan.Device, error) {
+func shimCreateDevice(inst vulkan.Instance, phys vulkan.PhysicalDevice, qfam uint32, layers, exts []string, storage16 bool) (vulkan.Device, error) {
 	cl, ce := cNames(layers), cNames(exts)
 	defer C.free(unsafe.Pointer(cl))
 	defer C.free(unsafe.Pointer(ce))
 	var out unsafe.Pointer
 	r := C.dash_create_device(gipa, unsafe.Pointer(inst), unsafe.Pointer(phys), C.uint32_t(qfam), cl, C.uint32_t(len(layers)),
-		ce, C.uint32_t(len(exts)), &out)
+		ce, C.uint32_t(len(exts)), C.uint32_t(b2i(storage16)), &out)
 	if err := shimErr("vkCreateDevice", r); err != nil {
 		return nil, err
 	}

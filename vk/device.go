@@ -22,6 +22,8 @@
 //	DASH_VK_NO_PUSH_DESCRIPTORS=1    cached descriptor sets instead of push descriptors
 //	DASH_VK_PIPELINE_CACHE=DIR|off   where the VkPipelineCache is kept (default os.UserCacheDir()/dash)
 //	DASH_PROFILE=1                   per-op GPU times from timestamp queries
+//	DASH_VK_FP16=1                   fp16 matmul operands, fp32 accumulation (where supported)
+//	DASH_VK_MATMUL=auto|tiled|subgroup|fp16  force a matmul variant (where supported)
 //
 // Tests: DASH_REQUIRE_VULKAN=1 turns a missing device into a failure;
 // DASH_VK_FORCE_STAGING=1 runs the conformance suite through staging buffers;

@@ -102,6 +102,9 @@ type gemmArgs struct {
 // over several dispatches when they exceed the grid limits. Caller holds
 // c.mu.
 func (be *Backend) gemm(g gemmArgs) {
+	if be.gemmVariant(g) { // matmul_variants.go
+		return
+	}
 	lim := int(be.c.info.MaxComputeWorkGroupCount[1])
 	zlim := int(be.c.info.MaxComputeWorkGroupCount[2])
 	lim, zlim = min(lim, 65535), min(zlim, 65535)

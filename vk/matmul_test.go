@@ -29,7 +29,8 @@ func TestMatMulVariants(t *testing.T) {
 		t.Run(fmt.Sprintf("tiled=%d", mode), func(t *testing.T) {
 			be := shared(t)
 			gemmTiledMode = mode
-			defer func() { gemmTiledMode = -1 }()
+			matmulForce = mmTiled // matmul.comp itself, not a variant (matmul_variants_test.go)
+			defer func() { gemmTiledMode, matmulForce = -1, -1 }()
 			r := rand.New(rand.NewSource(17))
 			for _, cs := range cases {
 				for _, ta := range []bool{false, true} {

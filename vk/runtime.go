@@ -34,6 +34,10 @@ type Options struct {
 	// os.UserCacheDir()/dash; DASH_VK_PIPELINE_CACHE=off or "-" disables
 	// it, any other value of that variable is the directory).
 	PipelineCacheDir string
+	// FP16MatMul opts into the fp16-operand matmul variant (fp32
+	// accumulation) on devices with storageBuffer16BitAccess; also
+	// DASH_VK_FP16=1 and Backend.SetFP16MatMul (matmul_variants.go).
+	FP16MatMul bool
 	// MaxWorkgroupSize caps Context.WorkgroupSize (0: no cap beyond the
 	// device's limit); tests use 128, the spec's guaranteed minimum.
 	MaxWorkgroupSize int
@@ -105,6 +109,7 @@ type Context struct {
 	rec      *recorder
 	pipes    *pipelineCache
 	prof     *profiler
+	mm       matmulFeatures // matmul variants (matmul_variants.go)
 
 	stats     Stats
 	err       error // sticky device error
@@ -484,7 +489,10 @@ func Open(o Options) (*Context, error) {
 		exts = append(exts, cstr("VK_KHR_push_descriptor"))
 	}
 	c.wg = chooseWorkgroupSize(c.info.MaxComputeWorkGroupInvocations, o.MaxWorkgroupSize)
-	dev, err := shimCreateDevice(inst, c.phys, c.qfam, layers, exts)
+	if c.mm, err = probeMatmulFeatures(inst, c.phys, c.info, o); err != nil {
+		return fail(err)
+	}
+	dev, err := shimCreateDevice(inst, c.phys, c.qfam, layers, exts, c.mm.storage16)
 	if err != nil {
 		return fail(fmt.Errorf("%w (on %s)", err, c.info.Name))
 	}

@@ -38,9 +38,10 @@ import (
 )
 
 const (
-	subgroupBasic   = 0x1  // VK_SUBGROUP_FEATURE_BASIC_BIT
-	subgroupShuffle = 0x10 // VK_SUBGROUP_FEATURE_SHUFFLE_BIT
-	stageCompute    = 0x20 // VK_SHADER_STAGE_COMPUTE_BIT
+	subgroupBasic      = 0x1  // VK_SUBGROUP_FEATURE_BASIC_BIT
+	subgroupArithmetic = 0x4  // VK_SUBGROUP_FEATURE_ARITHMETIC_BIT
+	subgroupShuffle    = 0x10 // VK_SUBGROUP_FEATURE_SHUFFLE_BIT
+	stageCompute       = 0x20 // VK_SHADER_STAGE_COMPUTE_BIT
 )
 
 // subgroupCaps returns the shader stages and operations with subgroup

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/dash-go/dash/autograd"
 	"github.com/dash-go/dash/tensor"
@@ -302,5 +303,56 @@ func TestMatMulVariantGradients(t *testing.T) {
 				t.Errorf("the %v variant never ran", v)
 			}
 		})
+	}
+}
+
+// BenchmarkMatMulVariant times each matmul variant (forced) and the
+// device's choice on a square GEMM, a weight-gradient shape (small output,
+// long K), a batch-1 GEMV and its transposed-weight form (Linear's x·Wᵀ).
+// Run: go test -run '^$' -bench MatMulVariant ./vk
+func BenchmarkMatMulVariant(b *testing.B) {
+	be := benchBackend(b)
+	cases := []struct {
+		name    string
+		m, k, n int
+		tb      bool
+	}{
+		{"512x512x512", 512, 512, 512, false},
+		{"wgrad_64x4096x64", 64, 4096, 64, false},
+		{"gemv_1x4096x4096", 1, 4096, 4096, false},
+		{"gemv_1x4096x4096_Bt", 1, 4096, 4096, true},
+	}
+	r := rand.New(rand.NewSource(1))
+	for _, cs := range cases {
+		a, bb, c := be.Alloc(cs.m*cs.k), be.Alloc(cs.k*cs.n), be.Alloc(cs.m*cs.n)
+		be.WriteFloat32(a, 0, randSlice(r, cs.m*cs.k, -1, 1))
+		be.WriteFloat32(bb, 0, randSlice(r, cs.k*cs.n, -1, 1))
+		p := tensor.MatMulParams{Batch: 1, M: cs.m, K: cs.k, N: cs.n, TransB: cs.tb, Alpha: 1}
+		for _, v := range []matmulVariant{-1, mmTiled, mmSubgroup, mmFP16} {
+			name := "auto"
+			if v >= 0 {
+				name = v.String()
+			}
+			b.Run(cs.name+"/"+name, func(b *testing.B) {
+				matmulForce = v
+				defer func() { matmulForce = -1 }()
+				be.MatMul(c, a, bb, p) // compile the pipelines
+				if err := be.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					be.MatMul(c, a, bb, p)
+				}
+				if err := be.Sync(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(2*float64(cs.m*cs.k*cs.n)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			})
+		}
+		be.Free(a)
+		be.Free(bb)
+		be.Free(c)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -303,6 +304,37 @@ func TestMatMulVariantGradients(t *testing.T) {
 				t.Errorf("the %v variant never ran", v)
 			}
 		})
+	}
+}
+
+// TestSetFP16MatMul: the opt-in switches the device's choice to the fp16
+// variant without forcing, off switches it back, and a device without
+// 16-bit storage refuses it.
+func TestSetFP16MatMul(t *testing.T) {
+	be := shared(t)
+	p := tensor.MatMulParams{Batch: 1, M: 9, K: 33, N: 10, Alpha: 1}
+	a, b, c := be.Alloc(9*33), be.Alloc(33*10), be.Alloc(9*10)
+	defer func() { be.Free(a); be.Free(b); be.Free(c) }()
+	for _, on := range []bool{true, false} {
+		if err := be.SetFP16MatMul(on); err != nil {
+			t.Fatalf("SetFP16MatMul(%v) on %s: %v", on, be.c.info.Name, err)
+		}
+		n16, nt := variantRuns(be, mmFP16), variantRuns(be, mmTiled)
+		be.MatMul(c, a, b, p)
+		if got16, gott := variantRuns(be, mmFP16)-n16, variantRuns(be, mmTiled)-nt; on && got16 != 1 || !on && gott != 1 {
+			t.Errorf("fp16 %v: %d fp16 and %d tiled GEMMs, want the %s one", on, got16, gott, map[bool]string{true: "fp16", false: "tiled"}[on])
+		}
+	}
+	be.c.mu.Lock()
+	saved := be.c.mm.storage16
+	be.c.mm.storage16 = false
+	be.c.mu.Unlock()
+	err := be.SetFP16MatMul(true)
+	be.c.mu.Lock()
+	be.c.mm.storage16 = saved
+	be.c.mu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "storageBuffer16BitAccess") {
+		t.Errorf("SetFP16MatMul(true) without 16-bit storage: error %v, want one naming storageBuffer16BitAccess", err)
 	}
 }
 

@@ -24,7 +24,17 @@ import (
 //     storageBuffer16BitAccess: the operands are packed to float16 and
 //     multiplied with fp32 accumulation. Inputs lose precision to fp16's
 //     11-bit significand (relative error ≈ 3e-4 of Σ|a·b| on random data,
-//     TestMatMulFP16Accuracy) and saturate beyond ±65504.
+//     TestMatMulFP16Accuracy) and saturate beyond ±65504. Where the split-K
+//     kernel suits the shape it is used instead (its fp32 loads fill its
+//     workgroups; the fp16 kernel's 64×64 tiles would be as empty as
+//     matmul.comp's).
+//
+// On lavapipe (BenchmarkMatMulVariant, 2 loaded cores): a 1×4096·4096×4096
+// GEMV 50 ms split-K vs 1.25 s matmul.comp; 512³ 81 ms fp16 vs 144 ms
+// (the packed K-contiguous operands suit the CPU's caches); the
+// 64×4096·4096×64 weight gradient 15 vs 17 ms (one core per workgroup
+// there; on a GPU the split-K kernel runs 256 workgroups where
+// matmul.comp runs one).
 //
 // VK_KHR_cooperative_matrix is not used: the shader compiler of the build
 // machine (glslang 11.13) does not know GL_KHR_cooperative_matrix and no
@@ -125,11 +135,14 @@ func chooseMatmul(f matmulFeatures, g gemmArgs) matmulVariant {
 		}
 		return mmTiled
 	}
-	if f.fp16 && f.storage16 && fp16Fits(f, g) {
-		return mmFP16
-	}
+	// the split-K kernel first: where it suits, the fp16 kernel's 64×64
+	// tiles would be as empty as matmul.comp's (20× slower for a GEMV on
+	// lavapipe, BenchmarkMatMulVariant)
 	if f.subgroupArith && subgroupSuits(g) && g.K <= sgMaxK {
 		return mmSubgroup
+	}
+	if f.fp16 && f.storage16 && fp16Fits(f, g) {
+		return mmFP16
 	}
 	return mmTiled
 }

@@ -50,6 +50,21 @@ type Budget struct {
 	Gamma         float32 `json:"gamma"`
 }
 
+// demoPixels is the largest 2-D input (H·W) the demo budget trains on its
+// full sample count.
+const demoPixels = 32 * 32
+
+// spatialSize is the product of a task's spatial input dimensions.
+func spatialSize(task *datasets.Task) int {
+	n := 1
+	if len(task.InShape) > 1 {
+		for _, d := range task.InShape[1:] {
+			n *= d
+		}
+	}
+	return n
+}
+
 // Budgets returns the named budget for a task: "demo" (minutes on two CPU
 // cores) or "paper" (the reference's epochs and grids).
 func Budgets(name string, task *datasets.Task) (Budget, error) {
@@ -72,6 +87,15 @@ func Budgets(name string, task *datasets.Task) (Budget, error) {
 			if task.Kind == datasets.DenseField {
 				b.TrainLimit, b.BatchSize = 200, 10
 				b.LRs = []float32{0.01, 0.001}
+			} else if px := spatialSize(task); px > demoPixels {
+				// a step's cost grows with the pixels: inputs larger than
+				// 32×32 (spherical 60×60, audio 96×102) keep the demo to
+				// minutes with fewer samples (as many pixels seen as
+				// 4000 samples at 32×32, at least 1000) and 2 random
+				// architectures (audio-tags at 4000 samples and 4 randoms
+				// was on course for about an hour on 2 cores)
+				b.TrainLimit = max(1000, 4000*demoPixels/px)
+				b.Random = 2
 			}
 		}
 		return b, nil

@@ -265,3 +265,30 @@ func TestParseStrict(t *testing.T) {
 		t.Log("fuzz corpus present")
 	}
 }
+
+// TestDemoBudgetScalesWithPixels checks that the demo budget trains 2-D
+// inputs larger than 32×32 on fewer samples (the same pixels seen, at least
+// 1000) with 2 random controls, and leaves the others as they were.
+func TestDemoBudgetScalesWithPixels(t *testing.T) {
+	cases := []struct {
+		name          string
+		task          datasets.Task
+		train, random int
+	}{
+		{"seq-mnist", datasets.Task{Dims: 1, InShape: []int{1, 784}, Kind: datasets.ClassIndex}, 6000, 4},
+		{"mnist-2d", datasets.Task{Dims: 2, InShape: []int{1, 28, 28}, Kind: datasets.ClassIndex}, 4000, 4},
+		{"32x32x3", datasets.Task{Dims: 2, InShape: []int{3, 32, 32}, Kind: datasets.ClassIndex}, 4000, 4},
+		{"sphere-60", datasets.Task{Dims: 2, InShape: []int{1, 60, 60}, Kind: datasets.ClassIndex}, 1137, 2},
+		{"audio-96x102", datasets.Task{Dims: 2, InShape: []int{1, 96, 102}, Kind: datasets.MultiLabel}, 1000, 2},
+		{"darcy-dense", datasets.Task{Dims: 2, InShape: []int{3, 85, 85}, Kind: datasets.DenseField}, 200, 4},
+	}
+	for _, c := range cases {
+		b, err := Budgets("demo", &c.task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.TrainLimit != c.train || b.Random != c.random {
+			t.Errorf("%s: demo trains %d samples with %d randoms, want %d and %d", c.name, b.TrainLimit, b.Random, c.train, c.random)
+		}
+	}
+}

@@ -108,11 +108,12 @@ func absProducts(a, b pair, p tensor.MatMulParams, cn int) []float32 {
 type mmCase struct{ batch, m, k, n, off int }
 
 // mmCases: 1, primes, odd sizes, more than one workgroup or tile, batches
-// with a shared B, offsets that do and do not allow vec4 loads.
+// with a shared B (batch 2) or a shared A (batch 4), offsets that do and do
+// not allow vec4 loads.
 var mmCases = []mmCase{
 	{1, 1, 1, 1, 0}, {1, 1, 4099, 257, 0}, {1, 257, 4099, 1, 3}, {2, 1, 300, 31, 0},
 	{3, 65, 129, 67, 0}, {2, 33, 20, 7, 8}, {1, 128, 1000, 40, 1}, {1, 64, 2048, 64, 0},
-	{2, 5, 7, 3, 4}, {1, 17, 1, 13, 0},
+	{2, 5, 7, 3, 4}, {1, 17, 1, 13, 0}, {4, 9, 300, 5, 0}, {4, 1, 515, 2, 0},
 }
 
 // runMatMulCases runs every case and transposition on the device and the
@@ -130,8 +131,11 @@ func runMatMulCases(t *testing.T, be *Backend, cases []mmCase, tol func(k int) f
 				p := tensor.MatMulParams{Batch: cs.batch, M: cs.m, K: cs.k, N: cs.n, TransA: ta, TransB: tb,
 					AOff: cs.off, BOff: 2 * cs.off, COff: 3 * cs.off, StrideA: cs.m * cs.k, StrideB: cs.k * cs.n,
 					StrideC: cs.m * cs.n, Alpha: 1.25, Beta: beta}
-				if cs.batch == 2 {
+				switch cs.batch {
+				case 2:
 					p.StrideB = 0 // shared B
+				case 4:
+					p.StrideA = 0 // shared A
 				}
 				a := mkpair(be, randSlice(r, cs.off+cs.batch*cs.m*cs.k, -1, 1))
 				b := mkpair(be, randSlice(r, 2*cs.off+cs.batch*cs.k*cs.n, -1, 1))

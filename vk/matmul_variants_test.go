@@ -321,6 +321,10 @@ func TestSetFP16MatMul(t *testing.T) {
 	p := tensor.MatMulParams{Batch: 1, M: 9, K: 33, N: 10, Alpha: 1}
 	a, b, c := be.Alloc(9*33), be.Alloc(33*10), be.Alloc(9*10)
 	defer func() { be.Free(a); be.Free(b); be.Free(c) }()
+	be.c.mu.Lock()
+	was := be.c.mm.fp16 // DASH_VK_FP16=1 may have set it
+	be.c.mu.Unlock()
+	t.Cleanup(func() { be.c.mu.Lock(); be.c.mm.fp16 = was; be.c.mu.Unlock() })
 	for _, on := range []bool{true, false} {
 		if err := be.SetFP16MatMul(on); err != nil {
 			t.Fatalf("SetFP16MatMul(%v) on %s: %v", on, be.c.info.Name, err)

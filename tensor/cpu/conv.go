@@ -181,7 +181,7 @@ func (be *Backend) ConvForward(p tensor.ConvParams, y, x, w tensor.Buffer) {
 		be.dwForward(&p, ys, xs, ws)
 		return
 	}
-	if directConvOK(&p) {
+	if directConvOK(&p, opForward) {
 		be.directForward(&p, ys, xs, ws)
 		return
 	}
@@ -230,7 +230,7 @@ func (be *Backend) ConvBackwardData(p tensor.ConvParams, dx, dy, w tensor.Buffer
 		be.dwBackwardData(&p, dxs, dys, ws)
 		return
 	}
-	if directConvOK(&p) {
+	if directConvOK(&p, opData) {
 		be.directBackwardData(&p, dxs, dys, ws)
 		return
 	}
@@ -289,7 +289,7 @@ func (be *Backend) ConvBackwardFilter(p tensor.ConvParams, dw, x, dy tensor.Buff
 		be.dwBackwardFilter(&p, out, xs, dys)
 		return
 	}
-	if directConvOK(&p) {
+	if directConvOK(&p, opFilter) {
 		be.directBackwardFilter(&p, out, xs, dys)
 		return
 	}

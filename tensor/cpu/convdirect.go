@@ -21,9 +21,10 @@ import (
 //	backward data:   dx[q][c][n] = Σ_{t, p: p+t = q} Σ_k W[k][c][t] · dy[p][k][n]
 //	backward filter: dW[t][k][c] = Σ_{p valid for t} Σ_n dy[p][n][k] · x[p+t][n][c]
 //
-// (x, y, dx, dy as [channel][pixel][batch] for the first two and
-// [pixel][batch][channel] for the filter gradient; NCHW ↔ these layouts are
-// 2-D transposes). Each sum is one call of a register-tile micro-kernel
+// (x, y, dx, dy as [pixel][channel][batch] for the first two, so that a
+// tap's channels are one contiguous block and an output tile's rows are
+// adjacent, and [pixel][batch][channel] for the filter gradient; NCHW ↔
+// these layouts are 2-D transposes per channel or per sample). Each sum is one call of a register-tile micro-kernel
 // (dirFn) over a list of (offset, offset) pairs: the valid taps of one output
 // pixel, or the valid pixels of one tap. Strides 2+ and any dilation or
 // padding only change the lists.
@@ -89,33 +90,44 @@ func dirKernelGo(mr, nv int) dirFn {
 	}
 }
 
-// directConvOK reports whether the direct path computes p: 2-D, one group,
-// batch a multiple of 16, channels multiples of 16 (in) and 8 (out), and not
-// a 1×1 stride-1 conv (a plain GEMM already). Wide convolutions on large
-// maps whose taps nearly all fall inside the input (a 3×3 on 28×28 with
-// 64 channels) stay on the implicit GEMM, which runs them faster
-// (BenchmarkConvDirectVsImplicit).
-func directConvOK(p *tensor.ConvParams) bool {
+// convOp names one of the three convolution kernels (directConvOK).
+type convOp int
+
+const (
+	opForward convOp = iota
+	opData
+	opFilter
+)
+
+// directConvOK reports whether the direct path computes op for p: 2-D, one
+// group, batch a multiple of 16, channels multiples of 16 (in) and 8 (out),
+// and not a 1×1 stride-1 conv (a plain GEMM already). Measured per layer
+// of the WRN-16-1 and WRN-16-4 training steps (BenchmarkConvWRN), the
+// direct path is faster than the implicit GEMM on every other shape except
+// two, which stay on the implicit GEMM: the filter gradient of 1×1 strided
+// convs (the shortcuts: one tap, so each micro-kernel call has little
+// work), and the forward conv from 16 to 64 or more channels (each pixel's
+// 16-deep taps are swept once per 8 output channels).
+func directConvOK(p *tensor.ConvParams, op convOp) bool {
 	if dirKernels == nil || p.Groups != 1 || p.H <= 1 || p.W <= 1 ||
 		p.N%16 != 0 || p.C%16 != 0 || p.K%8 != 0 || isPointwise(*p) {
 		return false
 	}
-	return !(p.C >= 64 && p.OH*p.OW >= 256 && validTapFraction(p) >= 0.85)
+	if forceDirect {
+		return true
+	}
+	switch op {
+	case opForward:
+		return !(p.C < 32 && p.K >= 4*p.C)
+	case opFilter:
+		return p.KH*p.KW > 1
+	}
+	return true
 }
 
-// validTapFraction is the fraction of (output pixel, tap) pairs whose input
-// lies inside x: the share of an im2col matrix that is not padding.
-func validTapFraction(p *tensor.ConvParams) float64 {
-	axis := func(k, s, d, pad, in, out int) float64 {
-		v := 0
-		for t := range k {
-			lo, hi := validRange(t*d-pad, s, in, out)
-			v += hi - lo
-		}
-		return float64(v) / float64(k*out)
-	}
-	return axis(p.KH, p.SH, p.DH, p.PH, p.H, p.OH) * axis(p.KW, p.SW, p.DW, p.PW, p.W, p.OW)
-}
+// forceDirect makes directConvOK take every shape the kernels can run
+// (benchmarks comparing the paths).
+var forceDirect bool
 
 // vecSlice is a run of 16·nv floats starting at start.
 type vecSlice struct{ start, nv int }
@@ -208,32 +220,23 @@ func padLD(n int) int {
 	return n
 }
 
-// transposePar is transpose2D split over the backend's threads along the
-// longer side, in runs of 64.
-func (be *Backend) transposePar(dst []float32, ldd int, src []float32, lds, rows, cols int) {
-	const run = 64
-	if rows >= cols {
-		be.parallelDyn((rows+run-1)/run, 1, func(lo, hi int) {
-			r0, r1 := lo*run, min(hi*run, rows)
-			transpose2D(dst, r0, ldd, src, r0*lds, lds, r1-r0, cols)
-		})
-		return
-	}
-	be.parallelDyn((cols+run-1)/run, 1, func(lo, hi int) {
-		c0, c1 := lo*run, min(hi*run, cols)
-		transpose2D(dst, c0*ldd, ldd, src, c0, lds, rows, c1-c0)
+// toPCN writes x [n][c][hw] as xt [hw][c][ld] (columns n): pixels,
+// channels, batch innermost.
+func (be *Backend) toPCN(x []float32, n, c, hw, ld int, xt []float32) {
+	be.parallelDyn(c, 1, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			transpose2D(xt, ci*ld, c*ld, x, ci*hw, c*hw, n, hw)
+		}
 	})
 }
 
-// toCPN writes x [n][c·hw] as xt [c·hw][ld] (columns n): channels, pixels,
-// batch innermost.
-func (be *Backend) toCPN(x []float32, n, chw, ld int, xt []float32) {
-	be.transposePar(xt, ld, x, chw, n, chw)
-}
-
-// fromCPN writes xt [c·hw][ld] (columns n) as x [n][c·hw].
-func (be *Backend) fromCPN(xt []float32, n, chw, ld int, x []float32) {
-	be.transposePar(x, chw, xt, ld, chw, n)
+// fromPCN writes xt [hw][c][ld] (columns n) as x [n][c][hw].
+func (be *Backend) fromPCN(xt []float32, n, c, hw, ld int, x []float32) {
+	be.parallelDyn(c, 1, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			transpose2D(x, ci*hw, c*hw, xt, ci*ld, c*ld, hw, n)
+		}
+	})
 }
 
 // toPNC writes x [n][c][hw] as xt [hw][n][ld] (columns c).
@@ -277,7 +280,7 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 			}
 		}
 	})
-	be.toCPN(xs, N, C*hw, ldn, *xt)
+	be.toPCN(xs, N, C, hw, ldn, *xt)
 	x, y := *xt, *yt
 	fns := dirKernels.fns
 	slices := vecSlices(N)
@@ -296,15 +299,13 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 					if iw < 0 || iw >= p.W {
 						continue
 					}
-					vo[cnt] = (ih*p.W + iw) * ldn * 4
+					vo[cnt] = (ih*p.W + iw) * C * ldn * 4
 					bo[cnt] = (kh*p.KW + kw) * C * ldk * 4
 					cnt++
 				}
 			}
 			if cnt == 0 {
-				for k := range K {
-					clear(y[(k*ohw+pix)*ldn : (k*ohw+pix)*ldn+N])
-				}
+				clear(y[pix*K*ldn : (pix+1)*K*ldn])
 				continue
 			}
 			for _, s := range slices {
@@ -312,13 +313,13 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 				fn := fns[dirShape{8, s.nv}]
 				for c0 := 0; c0 < C; c0 += cb {
 					for k0 := 0; k0 < K; k0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &x[c0*hw*ldn+s.start], &w[c0*ldk+k0], hw*ldn*4, ldk*4, cb, &y[(k0*ohw+pix)*ldn+s.start], ohw*ldn*4, c0)
+						fn(cnt, &vo[0], &bo[0], &x[c0*ldn+s.start], &w[c0*ldk+k0], ldn*4, ldk*4, cb, &y[(pix*K+k0)*ldn+s.start], ldn*4, c0)
 					}
 				}
 			}
 		}
 	})
-	be.fromCPN(y, N, K*ohw, ldn, ys)
+	be.fromPCN(y, N, K, ohw, ldn, ys)
 }
 
 // directBackwardData computes dx from dy and w on the direct path.
@@ -341,7 +342,7 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 			}
 		}
 	})
-	be.toCPN(dys, N, K*ohw, ldn, *gt)
+	be.toPCN(dys, N, K, ohw, ldn, *gt)
 	g, dx := *gt, *xt
 	fns := dirKernels.fns
 	slices := vecSlices(N)
@@ -361,15 +362,13 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 					if b < 0 || b%p.SW != 0 || b/p.SW >= p.OW {
 						continue
 					}
-					vo[cnt] = (oh*p.OW + b/p.SW) * ldn * 4
+					vo[cnt] = (oh*p.OW + b/p.SW) * K * ldn * 4
 					bo[cnt] = (kh*p.KW + kw) * K * ldc * 4
 					cnt++
 				}
 			}
 			if cnt == 0 {
-				for c := range C {
-					clear(dx[(c*hw+pix)*ldn : (c*hw+pix)*ldn+N])
-				}
+				clear(dx[pix*C*ldn : (pix+1)*C*ldn])
 				continue
 			}
 			for _, s := range slices {
@@ -377,13 +376,13 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 				fn := fns[dirShape{8, s.nv}]
 				for k0 := 0; k0 < K; k0 += kb {
 					for c0 := 0; c0 < C; c0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &g[k0*ohw*ldn+s.start], &w[k0*ldc+c0], ohw*ldn*4, ldc*4, kb, &dx[(c0*hw+pix)*ldn+s.start], hw*ldn*4, k0)
+						fn(cnt, &vo[0], &bo[0], &g[k0*ldn+s.start], &w[k0*ldc+c0], ldn*4, ldc*4, kb, &dx[(pix*C+c0)*ldn+s.start], ldn*4, k0)
 					}
 				}
 			}
 		}
 	})
-	be.fromCPN(dx, N, C*hw, ldn, dxs)
+	be.fromPCN(dx, N, C, hw, ldn, dxs)
 }
 
 // directBackwardFilter computes dw (summed over the batch) on the direct

@@ -34,8 +34,11 @@ func TestDirectConvAgainstNaive(t *testing.T) {
 	if asmDirKernels != nil {
 		sets = append(sets, asmDirKernels)
 	}
-	saved := dirKernels
-	defer func() { dirKernels = saved }()
+	saved, savedF := dirKernels, forceDirect
+	defer func() { dirKernels, forceDirect = saved, savedF }()
+	// every case on the direct path, whichever kernel directConvOK would
+	// send elsewhere
+	forceDirect = true
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, set := range sets {
 		dirKernels = set
@@ -43,7 +46,7 @@ func TestDirectConvAgainstNaive(t *testing.T) {
 			be := &Backend{threads: threads}
 			for i, cc := range directCases {
 				p := cc.params()
-				if !directConvOK(&p) {
+				if !directConvOK(&p, opForward) {
 					t.Fatalf("case %d %+v: direct path not selected", i, p)
 				}
 				name := fmt.Sprintf("%s/t%d/case%d_%+v", set.name, threads, i, p)
@@ -68,20 +71,35 @@ func TestDirectConvAgainstNaive(t *testing.T) {
 	}
 }
 
-// TestDirectConvNotSelected: shapes outside the direct path's contract
-// keep the other paths.
-func TestDirectConvNotSelected(t *testing.T) {
-	for _, cc := range []convCase{
-		{10, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // batch 10
-		{16, 1, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},    // C = 1 (stem)
-		{16, 16, 1, 9, 16, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1},   // 1-D
-		{16, 16, 7, 7, 16, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   // groups
-		{16, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},   // 1×1 stride 1
-		{32, 64, 28, 28, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // wide 3×3 on 28×28: the implicit GEMM is faster
+// TestDirectConvSelection: shapes outside the direct path's contract keep
+// the other paths, and the kernels measured faster elsewhere are sent there.
+func TestDirectConvSelection(t *testing.T) {
+	if dirKernels == nil {
+		testenv.Skip(t, "no AVX-512: the direct convolution is off")
+	}
+	for _, tc := range []struct {
+		cc                convCase
+		fwd, data, filter bool
+	}{
+		{convCase{10, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},  // batch 10
+		{convCase{16, 1, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},   // C = 1 (stem)
+		{convCase{16, 16, 1, 9, 16, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1}, false, false, false},  // 1-D
+		{convCase{16, 16, 7, 7, 16, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},  // groups
+		{convCase{16, 16, 7, 7, 16, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0}, false, false, false},  // 1×1 stride 1
+		{convCase{64, 64, 28, 28, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true, true, true},   // wide 3×3 on 28×28
+		{convCase{64, 64, 28, 28, 128, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0}, true, true, false}, // 1×1 stride 2 (shortcut)
+		{convCase{64, 16, 28, 28, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, true, true},  // 16 → 64 channels
+		{convCase{32, 16, 28, 28, 32, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, true, true, true},   // 16 → 32, stride 2
 	} {
-		p := cc.params()
-		if directConvOK(&p) {
-			t.Errorf("%+v: direct path selected", p)
+		p := tc.cc.params()
+		for _, o := range []struct {
+			op   convOp
+			name string
+			want bool
+		}{{opForward, "forward", tc.fwd}, {opData, "data", tc.data}, {opFilter, "filter", tc.filter}} {
+			if got := directConvOK(&p, o.op); got != o.want {
+				t.Errorf("%+v %s: direct path selected %v, want %v", p, o.name, got, o.want)
+			}
 		}
 	}
 }

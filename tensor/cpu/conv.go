@@ -40,6 +40,7 @@ func getScratch(n int) *[]float32 {
 		}
 	}
 	s := make([]float32, n)
+	adviseHuge(s)
 	return &s
 }
 

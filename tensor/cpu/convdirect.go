@@ -220,30 +220,43 @@ func padLD(n int) int {
 	return n
 }
 
-// toPCN writes x [n][c][hw] as xt [hw][c][ld] (columns n): pixels,
-// channels, batch innermost.
-func (be *Backend) toPCN(x []float32, n, c, hw, ld int, xt []float32) {
+// pixStride is the distance between pixels of a [pixel][rows][ld] copy:
+// rows·ld, plus 16 when that is a multiple of 256 floats (1 KiB), so that
+// the same row of neighbouring pixels does not keep hitting the same few
+// L1 sets (in the layout copies and in the kernels' taps).
+func pixStride(rows, ld int) int {
+	if s := rows * ld; s%256 != 0 {
+		return s
+	}
+	return rows*ld + 16
+}
+
+// toPCN writes x [n][c][hw] as xt [hw][c][ld] (columns n; pixels ps
+// apart): pixels, channels, batch innermost.
+func (be *Backend) toPCN(x []float32, n, c, hw, ld, ps int, xt []float32) {
 	be.parallelDyn(c, 1, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
-			transpose2D(xt, ci*ld, c*ld, x, ci*hw, c*hw, n, hw)
+			transpose2D(xt, ci*ld, ps, x, ci*hw, c*hw, n, hw)
 		}
 	})
 }
 
-// fromPCN writes xt [hw][c][ld] (columns n) as x [n][c][hw].
-func (be *Backend) fromPCN(xt []float32, n, c, hw, ld int, x []float32) {
+// fromPCN writes xt [hw][c][ld] (columns n; pixels ps apart) as
+// x [n][c][hw].
+func (be *Backend) fromPCN(xt []float32, n, c, hw, ld, ps int, x []float32) {
 	be.parallelDyn(c, 1, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
-			transpose2D(x, ci*hw, c*hw, xt, ci*ld, c*ld, hw, n)
+			transpose2D(x, ci*hw, c*hw, xt, ci*ld, ps, hw, n)
 		}
 	})
 }
 
-// toPNC writes x [n][c][hw] as xt [hw][n][ld] (columns c).
-func (be *Backend) toPNC(x []float32, n, c, hw, ld int, xt []float32) {
+// toPNC writes x [n][c][hw] as xt [hw][n][ld] (columns c; pixels ps
+// apart).
+func (be *Backend) toPNC(x []float32, n, c, hw, ld, ps int, xt []float32) {
 	be.parallelDyn(n, 1, func(lo, hi int) {
 		for ni := lo; ni < hi; ni++ {
-			transpose2D(xt, ni*ld, n*ld, x, ni*c*hw, hw, c, hw)
+			transpose2D(xt, ni*ld, ps, x, ni*c*hw, hw, c, hw)
 		}
 	})
 }
@@ -265,7 +278,8 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 	N, C, K := p.N, p.C, p.K
 	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
 	ldn, ldk := padLD(N), padLD(K)
-	xt, yt, wt := getScratch(ldn*C*hw), getScratch(ldn*K*ohw), getScratch(kk*C*ldk)
+	psx, psy := pixStride(C, ldn), pixStride(K, ldn)
+	xt, yt, wt := getScratch(psx*hw), getScratch(psy*ohw), getScratch(kk*C*ldk)
 	defer putScratch(xt)
 	defer putScratch(yt)
 	defer putScratch(wt)
@@ -280,7 +294,7 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 			}
 		}
 	})
-	be.toPCN(xs, N, C, hw, ldn, *xt)
+	be.toPCN(xs, N, C, hw, ldn, psx, *xt)
 	x, y := *xt, *yt
 	fns := dirKernels.fns
 	slices := vecSlices(N)
@@ -299,13 +313,13 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 					if iw < 0 || iw >= p.W {
 						continue
 					}
-					vo[cnt] = (ih*p.W + iw) * C * ldn * 4
+					vo[cnt] = (ih*p.W + iw) * psx * 4
 					bo[cnt] = (kh*p.KW + kw) * C * ldk * 4
 					cnt++
 				}
 			}
 			if cnt == 0 {
-				clear(y[pix*K*ldn : (pix+1)*K*ldn])
+				clear(y[pix*psy : pix*psy+K*ldn])
 				continue
 			}
 			for _, s := range slices {
@@ -313,13 +327,13 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 				fn := fns[dirShape{8, s.nv}]
 				for c0 := 0; c0 < C; c0 += cb {
 					for k0 := 0; k0 < K; k0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &x[c0*ldn+s.start], &w[c0*ldk+k0], ldn*4, ldk*4, cb, &y[(pix*K+k0)*ldn+s.start], ldn*4, c0)
+						fn(cnt, &vo[0], &bo[0], &x[c0*ldn+s.start], &w[c0*ldk+k0], ldn*4, ldk*4, cb, &y[pix*psy+k0*ldn+s.start], ldn*4, c0)
 					}
 				}
 			}
 		}
 	})
-	be.fromPCN(y, N, K, ohw, ldn, ys)
+	be.fromPCN(y, N, K, ohw, ldn, psy, ys)
 }
 
 // directBackwardData computes dx from dy and w on the direct path.
@@ -327,7 +341,8 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 	N, C, K := p.N, p.C, p.K
 	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
 	ldn, ldc := padLD(N), padLD(C)
-	gt, xt, wt := getScratch(ldn*K*ohw), getScratch(ldn*C*hw), getScratch(kk*ldc*K)
+	psg, psx := pixStride(K, ldn), pixStride(C, ldn)
+	gt, xt, wt := getScratch(psg*ohw), getScratch(psx*hw), getScratch(kk*ldc*K)
 	defer putScratch(gt)
 	defer putScratch(xt)
 	defer putScratch(wt)
@@ -342,7 +357,7 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 			}
 		}
 	})
-	be.toPCN(dys, N, K, ohw, ldn, *gt)
+	be.toPCN(dys, N, K, ohw, ldn, psg, *gt)
 	g, dx := *gt, *xt
 	fns := dirKernels.fns
 	slices := vecSlices(N)
@@ -362,13 +377,13 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 					if b < 0 || b%p.SW != 0 || b/p.SW >= p.OW {
 						continue
 					}
-					vo[cnt] = (oh*p.OW + b/p.SW) * K * ldn * 4
+					vo[cnt] = (oh*p.OW + b/p.SW) * psg * 4
 					bo[cnt] = (kh*p.KW + kw) * K * ldc * 4
 					cnt++
 				}
 			}
 			if cnt == 0 {
-				clear(dx[pix*C*ldn : (pix+1)*C*ldn])
+				clear(dx[pix*psx : pix*psx+C*ldn])
 				continue
 			}
 			for _, s := range slices {
@@ -376,13 +391,13 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 				fn := fns[dirShape{8, s.nv}]
 				for k0 := 0; k0 < K; k0 += kb {
 					for c0 := 0; c0 < C; c0 += 8 {
-						fn(cnt, &vo[0], &bo[0], &g[k0*ldn+s.start], &w[k0*ldc+c0], ldn*4, ldc*4, kb, &dx[(pix*C+c0)*ldn+s.start], ldn*4, k0)
+						fn(cnt, &vo[0], &bo[0], &g[k0*ldn+s.start], &w[k0*ldc+c0], ldn*4, ldc*4, kb, &dx[pix*psx+c0*ldn+s.start], ldn*4, k0)
 					}
 				}
 			}
 		}
 	})
-	be.fromPCN(dx, N, C, hw, ldn, dxs)
+	be.fromPCN(dx, N, C, hw, ldn, psx, dxs)
 }
 
 // directBackwardFilter computes dw (summed over the batch) on the direct
@@ -393,11 +408,12 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 	N, C, K := p.N, p.C, p.K
 	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
 	ldc, ldk := padLD(C), padLD(K)
-	xt, gt := getScratch(N*ldc*hw), getScratch(N*ldk*ohw)
+	psx, psg := pixStride(N, ldc), pixStride(N, ldk)
+	xt, gt := getScratch(psx*hw), getScratch(psg*ohw)
 	defer putScratch(xt)
 	defer putScratch(gt)
-	be.toPNC(xs, N, C, hw, ldc, *xt)
-	be.toPNC(dys, N, K, ohw, ldk, *gt)
+	be.toPNC(xs, N, C, hw, ldc, psx, *xt)
+	be.toPNC(dys, N, K, ohw, ldk, psg, *gt)
 	x, g := *xt, *gt
 	mr := 8
 	if C == 16 && K%16 == 0 {
@@ -405,7 +421,7 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 	}
 	cs := vecSlices(C)
 	fns := dirKernels.fns
-	chunk := max(2, (64<<10)/(N*ldk*4))
+	chunk := max(2, (64<<10)/(psg*4))
 	chunk = min(chunk, max(1, ohw/(4*be.threads)))
 	nch := (ohw + chunk - 1) / chunk
 	workers := min(be.threads, nch)
@@ -436,8 +452,8 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 						if ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
 							continue
 						}
-						vo[cnt] = (ih*p.W + iw) * N * ldc * 4
-						bo[cnt] = pix * N * ldk * 4
+						vo[cnt] = (ih*p.W + iw) * psx * 4
+						bo[cnt] = pix * psg * 4
 						cnt++
 					}
 					if cnt == 0 {

@@ -132,3 +132,59 @@ func BenchmarkConv2dWRNDilatedImplicit(b *testing.B) {
 	defer func() { dirKernels = saved }()
 	BenchmarkConv2dWRNDilated(b)
 }
+
+// TestTranspose2D checks the blocked transpose (8×8 blocks, row and column
+// tails) and the layout copies built on it against plain
+// loops, on sizes around the block edges with offsets and padded strides.
+func TestTranspose2D(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, rows := range []int{1, 7, 8, 9, 16, 23, 40} {
+		for _, cols := range []int{1, 8, 15, 16, 17, 24, 33, 50} {
+			lds, ldd := cols+3, rows+5
+			sOff, dOff := 2, 1
+			src := randSlice(r, sOff+rows*lds)
+			dst := randSlice(r, dOff+cols*ldd)
+			want := append([]float32(nil), dst...)
+			for i := range rows {
+				for j := range cols {
+					want[dOff+j*ldd+i] = src[sOff+i*lds+j]
+				}
+			}
+			transpose2D(dst, dOff, ldd, src, sOff, lds, rows, cols)
+			for k := range want {
+				if dst[k] != want[k] {
+					t.Fatalf("rows %d cols %d: dst[%d] = %v, want %v", rows, cols, k, dst[k], want[k])
+				}
+			}
+		}
+	}
+	be := &Backend{threads: 2}
+	for _, s := range []struct{ n, c, hw int }{{16, 16, 49}, {48, 32, 9}, {64, 16, 28}} {
+		x := randSlice(r, s.n*s.c*s.hw)
+		ld := padLD(s.n)
+		ps := pixStride(s.c, ld)
+		xt := make([]float32, s.hw*ps)
+		be.toPCN(x, s.n, s.c, s.hw, ld, ps, xt)
+		ldc := padLD(s.c)
+		psc := pixStride(s.n, ldc)
+		xp := make([]float32, s.hw*psc)
+		be.toPNC(x, s.n, s.c, s.hw, ldc, psc, xp)
+		for n := range s.n {
+			for c := range s.c {
+				for p := range s.hw {
+					v := x[(n*s.c+c)*s.hw+p]
+					if xt[p*ps+c*ld+n] != v || xp[p*psc+n*ldc+c] != v {
+						t.Fatalf("%+v: (n %d, c %d, pixel %d) misplaced", s, n, c, p)
+					}
+				}
+			}
+		}
+		back := make([]float32, len(x))
+		be.fromPCN(xt, s.n, s.c, s.hw, ld, ps, back)
+		for i, v := range back {
+			if v != x[i] {
+				t.Fatalf("%+v: fromPCN(toPCN(x))[%d] = %v, want %v", s, i, v, x[i])
+			}
+		}
+	}
+}

@@ -284,14 +284,9 @@ func (be *Backend) directForward(p *tensor.ConvParams, ys, xs, ws []float32) {
 	defer putScratch(yt)
 	defer putScratch(wt)
 	w := *wt
-	be.parallelDyn(K, 8, func(lo, hi int) {
-		for k := lo; k < hi; k++ { // w[t][c][k]
-			for c := range C {
-				src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
-				for t, v := range src {
-					w[(t*C+c)*ldk+k] = v
-				}
-			}
+	be.parallelDyn(C, 4, func(lo, hi int) {
+		for c := lo; c < hi; c++ { // w[t][c][k] = ws[k][c][t]
+			transpose2D(w, c*ldk, C*ldk, ws, c*kk, C*kk, K, kk)
 		}
 	})
 	be.toPCN(xs, N, C, hw, ldn, psx, *xt)
@@ -347,14 +342,9 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 	defer putScratch(xt)
 	defer putScratch(wt)
 	w := *wt
-	be.parallelDyn(K, 8, func(lo, hi int) {
-		for k := lo; k < hi; k++ { // w[t][k][c]
-			for c := range C {
-				src := ws[(k*C+c)*kk : (k*C+c+1)*kk]
-				for t, v := range src {
-					w[(t*K+k)*ldc+c] = v
-				}
-			}
+	be.parallelDyn(K, 4, func(lo, hi int) {
+		for k := lo; k < hi; k++ { // w[t][k][c] = ws[k][c][t]
+			transpose2D(w, k*ldc, K*ldc, ws, k*C*kk, kk, C, kk)
 		}
 	})
 	be.toPCN(dys, N, K, ohw, ldn, psg, *gt)
@@ -492,12 +482,8 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 					}
 				}
 			}
-			for c := range C { // dw[k][c][t] = acc[t][k][c]
-				d := dws[(k*C+c)*kk : (k*C+c+1)*kk]
-				for t := range d {
-					d[t] = a[(t*K+k)*ldc+c]
-				}
-			}
+			// dw[k][c][t] = acc[t][k][c]
+			transpose2D(dws, k*C*kk, kk, a, k*ldc, K*ldc, kk, C)
 		}
 	})
 	for _, b := range accs {

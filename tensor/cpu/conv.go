@@ -26,7 +26,8 @@ import (
 // input as col directly. Depthwise convolutions (Groups == C == K) use
 // direct loops, which avoid the tiny GEMMs im2col would produce. 2-D
 // convolutions with batch and channels in multiples of 16 take the direct,
-// batch-innermost path of convdirect.go when the CPU has AVX-512.
+// batch-innermost path of convdirect.go when the CPU has AVX-512 (kernel by
+// kernel, see directConvOK).
 
 // scratch pools float32 buffers for column matrices and accumulators.
 var scratch sync.Pool

@@ -24,10 +24,12 @@ import (
 // (x, y, dx, dy as [pixel][channel][batch] for the first two, so that a
 // tap's channels are one contiguous block and an output tile's rows are
 // adjacent, and [pixel][batch][channel] for the filter gradient; NCHW ↔
-// these layouts are 2-D transposes per channel or per sample). Each sum is one call of a register-tile micro-kernel
-// (dirFn) over a list of (offset, offset) pairs: the valid taps of one output
-// pixel, or the valid pixels of one tap. Strides 2+ and any dilation or
-// padding only change the lists.
+// these layouts are 2-D transposes per channel or per sample). Each sum is
+// one call of a register-tile micro-kernel (dirFn) over a list of (offset,
+// offset) pairs: the valid taps of one output pixel, or the valid pixels of
+// one tap. Strides 2+ and any dilation or padding only change the lists.
+// Which of the three kernels take this path is decided per kernel and shape
+// (directConvOK).
 
 // dirFn computes an mr×(16·nv) tile
 //

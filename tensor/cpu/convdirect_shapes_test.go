@@ -8,7 +8,8 @@ import (
 )
 
 // BenchmarkConvDirectVsImplicit times the WRN layer shapes (forward + both
-// backward kernels) on the direct path and on the implicit GEMM.
+// backward kernels) on the paths the backend picks ("direct") and on the
+// implicit GEMM; BenchmarkConvWRN compares the paths kernel by kernel.
 func BenchmarkConvDirectVsImplicit(b *testing.B) {
 	for _, s := range []struct{ n, c, hw, k, d, st int }{
 		{32, 16, 28, 3, 1, 1}, {32, 16, 28, 9, 3, 1}, {32, 32, 14, 7, 3, 1}, {32, 64, 7, 9, 1, 1}, {32, 64, 7, 3, 7, 1},

@@ -45,6 +45,12 @@ type SearchOptions struct {
 	// gives every kernel the weights' learning rate (the reference); ""
 	// is the default, DefaultTapLR ("shared").
 	TapLR string `json:"tap_lr,omitempty"`
+	// AlphaClip says which gradients the search's clip to norm 1 covers:
+	// "joint" (the default, the reference: weights and α together, after
+	// α's rescaling) or "weights" (α's rescaled gradient is left out). With
+	// a loss summed over the batch (Darcy) the weights' gradient norm is
+	// 5–10 at the smoke budget, so the joint clip shrinks α's step as much.
+	AlphaClip string `json:"alpha_clip,omitempty"`
 }
 
 // DefaultTapLR is the search's per-candidate learning-rate rule when
@@ -121,6 +127,8 @@ type AlphaOpt struct {
 	// TapLR is the candidate kernels' learning-rate rule with SGD:
 	// "equal" or "shared" (SearchOptions.TapLR).
 	TapLR string `json:"tap_lr"`
+	// Clip is "joint" or "weights" (SearchOptions.AlphaClip).
+	Clip string `json:"clip,omitempty"`
 }
 
 // backboneSearch is a backbone's search optimisation in the reference
@@ -190,9 +198,17 @@ func ScaleAlpha(task *datasets.Task, totalSteps int, o SearchOptions) (AlphaOpt,
 	if err != nil {
 		return AlphaOpt{}, err
 	}
+	clip := o.AlphaClip
+	switch clip {
+	case "":
+		clip = "joint"
+	case "joint", "weights":
+	default:
+		return AlphaOpt{}, fmt.Errorf("dash: --alpha-clip %q: want joint or weights", o.AlphaClip)
+	}
 	a := AlphaOpt{TotalSteps: totalSteps, WarmupSteps: int(math.Floor(warm * float64(totalSteps))),
 		GradScale: gradScale(task), Penalty: DefaultPointPenalty, PenaltyOn: "receptive_field", WeightDecay: bs.weightDecay, DecayAt: bs.alphaDecayAt, Gamma: 0.2,
-		Optimizer: bs.optimizer, WeightsDecay: bs.weightDecay, WeightsDecayAt: bs.weightsDecayAt, TapLR: tap}
+		Optimizer: bs.optimizer, WeightsDecay: bs.weightDecay, WeightsDecayAt: bs.weightsDecayAt, TapLR: tap, Clip: clip}
 	if task.Kind == datasets.DenseField {
 		a.Penalty, a.PenaltyOn = 1e-5, "10k"
 	}

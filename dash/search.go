@@ -97,7 +97,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 	}
 	cfg.Log.Info("search: α schedule", "steps", ao.TotalSteps, "warmup_steps", ao.WarmupSteps, "alpha_lr", fmt32(ao.LR),
 		"scale", strconv.FormatFloat(ao.Scale, 'g', 4, 64), "penalty", fmt32(ao.Penalty), "penalty_on", ao.PenaltyOn,
-		"optimizer", ao.Optimizer, "tap_lr", ao.TapLR)
+		"optimizer", ao.Optimizer, "tap_lr", ao.TapLR, "clip", ao.Clip)
 	mixing := GumbelSoftmax
 	if cfg.Search.Softmax {
 		mixing = Softmax
@@ -179,7 +179,7 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 		Epochs: cfg.Budget.SearchEpochs, BatchSize: cfg.Budget.BatchSize, Fraction: cfg.Budget.SearchFraction,
 		DropLast: true, Seed: int64(cfg.Seed),
 		Optimizers: []optim.Optimizer{wopt, aopt}, Schedules: []optim.Schedule{ao.WeightsSchedule(spe), ao.Schedule(spe)},
-		ClipNorm: 1, AfterBackward: rescale,
+		ClipNorm: 1, ClipExclude: clipExclude(ao, alphas), AfterBackward: rescale,
 		NoRestoreBest: true,
 		OnEpochEnd: func(s train.EpochStats) error {
 			var h [][]float32
@@ -206,6 +206,15 @@ func Search(ctx context.Context, cfg Config) (*Architecture, error) {
 			Concentration: Concentrate(a.Alpha())})
 	}
 	return arch, nil
+}
+
+// clipExclude is what the search leaves out of its gradient clipping: α
+// with AlphaOpt.Clip "weights", nothing with "joint".
+func clipExclude(ao AlphaOpt, alphas []*autograd.Var) []*autograd.Var {
+	if ao.Clip == "weights" {
+		return alphas
+	}
+	return nil
 }
 
 // releaser is an optimiser that holds device state.

@@ -92,6 +92,22 @@ func TestTapLRDefaults(t *testing.T) {
 	if _, err := ScaleAlpha(task, 100, SearchOptions{TapLR: "bogus"}); err == nil {
 		t.Error("ScaleAlpha accepted an unknown tap rule")
 	}
+	for _, c := range []struct{ in, want string }{{"", "joint"}, {"joint", "joint"}, {"weights", "weights"}, {"alpha", ""}} {
+		a, err := ScaleAlpha(task, 100, SearchOptions{AlphaClip: c.in})
+		if c.want == "" {
+			if err == nil || !strings.Contains(err.Error(), "--alpha-clip") {
+				t.Errorf("--alpha-clip %q: err %v, want one naming the flag", c.in, err)
+			}
+			continue
+		}
+		if err != nil || a.Clip != c.want {
+			t.Errorf("--alpha-clip %q: %q, %v; want %q", c.in, a.Clip, err, c.want)
+		}
+		alphas := []*autograd.Var{nil}
+		if ex := clipExclude(a, alphas); (len(ex) == 1) != (c.want == "weights") {
+			t.Errorf("--alpha-clip %q excludes %d α from the clip", c.in, len(ex))
+		}
+	}
 	if math.Abs(float64(tapLRFactor("equal", 7, 3, 1))-3.0/7) > 1e-7 || tapLRFactor("shared", 7, 3, 2) != 1 || tapLRFactor("equal", 3, 3, 2) != 1 {
 		t.Error("tapLRFactor")
 	}

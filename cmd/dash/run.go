@@ -109,6 +109,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.Float64Var(&f.search.Penalty, "alpha-penalty", 0, "size-penalty coefficient added to α's normalised gradient (default: none for point tasks, 1e-5·10k for dense ones, as the reference; negative: none)")
 	fs.StringVar(&f.search.TapLR, "tap-lr", "", "search: each candidate kernel's learning rate: shared (one rate, the reference; the default) or equal (scaled by (k_min/k)^dims)")
 	fs.BoolVar(&f.search.NoScale, "alpha-no-scale", false, "keep the reference's α learning rate whatever the number of search steps")
+	fs.StringVar(&f.search.AlphaClip, "alpha-clip", "", "search: which gradients the clip to norm 1 covers: joint (weights and α, the reference; the default) or weights (α's rescaled gradient left out)")
 	fs.BoolVar(&f.search.Softmax, "alpha-softmax", false, "mix the candidates with softmax(α) instead of Gumbel-softmax samples during the search")
 	f.nats = addNATSFlags(fs) // worker.go: --nats, --workers, credentials and TLS
 	fs.BoolVar(&f.search.KaimingInit, "kaiming-init", false, "initialise the searched candidate kernels Kaiming-uniform instead of the reference's N(0, 0.01)")

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/dash-go/dash/autograd"
@@ -72,6 +73,10 @@ type Config struct {
 	// ClipNorm > 0 clips the global gradient norm of all optimised
 	// parameters (on the device) after AfterBackward.
 	ClipNorm float32
+	// ClipExclude lists parameters left out of the ClipNorm clipping:
+	// neither counted in the norm nor scaled (e.g. α, whose gradient the
+	// search already rescales to a fixed norm).
+	ClipExclude []*autograd.Var
 
 	// AfterBackward runs after each backward pass, before clipping and the
 	// optimiser steps (global step count, 0-based).
@@ -537,6 +542,15 @@ func (r *runner) trainEpoch(ctx context.Context, ld *datasets.Loader, steps int,
 	start := time.Now()
 	startStep := r.step
 	samples := 0
+	clip := params
+	if len(cfg.ClipExclude) > 0 {
+		clip = nil
+		for _, p := range params {
+			if !slices.Contains(cfg.ClipExclude, p) {
+				clip = append(clip, p)
+			}
+		}
+	}
 	var losses []*tensor.Tensor
 	flush := func() {
 		if len(losses) == 0 {
@@ -589,7 +603,7 @@ func (r *runner) trainEpoch(ctx context.Context, ld *datasets.Loader, steps int,
 			cfg.AfterBackward(r.globalStep)
 		}
 		if cfg.ClipNorm > 0 {
-			optim.ClipGradNorm(params, cfg.ClipNorm)
+			optim.ClipGradNorm(clip, cfg.ClipNorm)
 		}
 		for _, o := range cfg.Optimizers {
 			o.Step()

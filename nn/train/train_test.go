@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -231,4 +232,50 @@ func toyLinear(t *testing.T, be tensor.Backend) nn.Layer {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// gradRecorder records the gradient norm of its parameters at every Step.
+type gradRecorder struct {
+	optim.Optimizer
+	norms []float32
+}
+
+func (g *gradRecorder) Step() {
+	if n := optim.GradNorm(g.Params()); n != nil {
+		g.norms = append(g.norms, n.Float32s()[0])
+		n.Release()
+	}
+	g.Optimizer.Step()
+}
+
+// TestClipExclude checks that ClipExclude keeps parameters out of the
+// gradient clipping: the others are clipped to ClipNorm, the excluded ones
+// keep their gradient.
+func TestClipExclude(t *testing.T) {
+	be := cpu.Default()
+	for _, exclude := range []bool{false, true} {
+		cfg := toyConfig(t, be, "")
+		cfg.Epochs, cfg.ClipNorm = 1, 1e-3
+		body, head := &gradRecorder{Optimizer: cfg.Optimizers[0]}, &gradRecorder{Optimizer: cfg.Optimizers[1]}
+		cfg.Optimizers = []optim.Optimizer{body, head}
+		if exclude {
+			cfg.ClipExclude = head.Params()
+		}
+		if _, err := Fit(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if len(body.norms) == 0 || len(head.norms) != len(body.norms) {
+			t.Fatalf("recorded %d / %d steps", len(body.norms), len(head.norms))
+		}
+		for i := range body.norms {
+			b, h := body.norms[i], head.norms[i]
+			if exclude {
+				if b > 1.001e-3 || h < 1e-2 {
+					t.Fatalf("step %d with the head excluded: body grad norm %g (want ≤ 1e-3), head %g (want unclipped, > 1e-2)", i, b, h)
+				}
+			} else if math.Hypot(float64(b), float64(h)) > 1.001e-3 {
+				t.Fatalf("step %d: joint grad norm %g, want ≤ 1e-3", i, math.Hypot(float64(b), float64(h)))
+			}
+		}
+	}
 }

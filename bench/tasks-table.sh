@@ -8,7 +8,9 @@
 #
 # Each task runs as `dash run --task T --budget B --out DIR/T` (seed 0); its
 # wall, user and system seconds and peak RSS come from /usr/bin/time and are
-# kept in DIR/T.time, with the load average at the start and the end. A task
+# kept in DIR/T.time, with the load average at the start and the end ("wall"
+# includes loading or generating the data on first use; "search + networks"
+# is the run's own stage time from metrics.json). A task
 # whose directory already holds a finished run is not run again (delete the
 # directory to redo it), so an interrupted sweep continues where it stopped.
 # The table is written to DIR/table.md.
@@ -56,11 +58,11 @@ out, budget, tasks = sys.argv[1], sys.argv[2], sys.argv[3:]
 def fmt(metric, v):
     if metric in ("error",):
         return f"{100*v:.2f}%"
-    if metric in ("auroc", "map"):  # stored as 1 − score
+    if metric in ("auroc", "map"):  # values as reported: higher is better
         return f"{v:.4f}"
     return f"{v:.4g}"
-print(f"| task | metric (lower is better) | DASH | tuned baseline | random (median; all) | rank | beats chance | α decided | wall | user/wall | peak RSS |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+print(f"| task | metric | DASH | tuned baseline | random (median; all) | rank | beats chance | α decided | search + networks | wall | user/wall | peak RSS |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for t in tasks:
     d = os.path.join(out, t)
     try:
@@ -77,14 +79,15 @@ for t in tasks:
     except OSError:
         pass
     met = c["metric"]
-    name = {"auroc": "1 − AUROC", "map": "1 − mAP"}.get(met, met)
+    name = {"auroc": "AUROC ↑", "map": "mAP ↑", "mae8": "mae8 (Å) ↓"}.get(met, met + " ↓")
     rnd = ", ".join(fmt(met, r) for r in c["random"])
     a = m.get("alpha") or {}
     dec = f'{a.get("decided_layers", "?")}/{len(a.get("layers", []))}'
     wall = float(tm.get("wall", "nan"))
     user = float(tm.get("user", "nan")) + float(tm.get("sys", "0"))
     rss = int(tm.get("maxrss_kb", "0")) / 1024
+    run = m.get("search_seconds", 0) + sum(n.get("hpo_seconds", 0) + n.get("retrain_seconds", 0) for n in m.get("networks", []))
     ok = "yes" if c["beats_chance"] else ("median only" if c["beats_median_random"] else ("baseline only" if c["beats_baseline"] else "no"))
     print(f"| {t} | {name} | {fmt(met, c['searched'])} | {fmt(met, c['baseline'])} | {fmt(met, c['random_median'])}; {rnd} | "
-          f"{c['rank']}/{c['of']} | {ok} | {dec} | {wall/60:.1f} min | {user/wall:.2f} | {rss:.0f} MiB |")
+          f"{c['rank']}/{c['of']} | {ok} | {dec} | {run/60:.1f} min | {wall/60:.1f} min | {user/wall:.2f} | {rss:.0f} MiB |")
 EOF

@@ -81,7 +81,9 @@ func proxyScore(ctx context.Context, cfg Config, arch *Architecture, hp *HParams
 }
 
 // ControlSummary compares the searched network with the controls of its
-// run on the test split (lower scores are better).
+// run on the test split. Its values are the metric as reported (Value:
+// higher is better for AUROC, mAP, accuracy and F1); ranks and verdicts
+// come from the scores (lower is better).
 type ControlSummary struct {
 	Metric   string  `json:"metric"`
 	Searched float64 `json:"searched"`
@@ -161,7 +163,13 @@ func Controls(nets []NetworkResult) *ControlSummary {
 		return c
 	}
 	c.RandomMedian, c.RandomMean = median(c.Random), mean(c.Random)
-	c.RandomBest = slices.Min(c.Random)
+	best := 0 // by score: the best value is the largest for higher-better metrics (AUROC, mAP)
+	for i, s := range randScores {
+		if s < randScores[best] {
+			best = i
+		}
+	}
+	c.RandomBest = c.Random[best]
 	ms := median(randScores)
 	c.BeatsMedianRandom = dash.Test.Score < ms
 	c.BeatsChance = c.BeatsMedianRandom && c.BeatsBaseline
@@ -493,8 +501,8 @@ func (s *SeedSummary) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# DASH over %d seeds: %s (budget %s)\n\n", len(s.Seeds), s.Task, s.Budget)
 	fmt.Fprintf(&b, "**%s**\n\n", s.Verdict)
-	fmt.Fprintf(&b, "Test %s (lower is better), mean ± std over seeds: searched %.4g ± %.2g, tuned baseline %.4g ± %.2g, random architectures %.4g ± %.2g (%d per seed).\n\n",
-		s.Metric, s.Searched, s.SearchedStd, s.Baseline, s.BaselineStd, s.RandomMean, s.RandomStd, s.Random)
+	fmt.Fprintf(&b, "Test %s (%s), mean ± std over seeds: searched %.4g ± %.2g, tuned baseline %.4g ± %.2g, random architectures %.4g ± %.2g (%d per seed).\n\n",
+		s.Metric, better(s.Metric), s.Searched, s.SearchedStd, s.Baseline, s.BaselineStd, s.RandomMean, s.RandomStd, s.Random)
 	fmt.Fprintf(&b, "| seed | searched | baseline | median random | best random | rank | beats chance | layers with max α ≥ 3× uniform | proxy→test Spearman | time |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range s.Seeds {
 		c := r.Controls

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/dash-go/dash/nn/metrics"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
@@ -315,6 +317,14 @@ func metricName(m *Metrics) string {
 	return "score"
 }
 
+// better says which way a metric's values improve, for labels.
+func better(metric string) string {
+	if metrics.HigherIsBetter(metric) {
+		return "higher is better"
+	}
+	return "lower is better"
+}
+
 // WriteControlsPlot draws every network's test metric: the baseline, the
 // random architectures (with their median) and the searched network.
 func WriteControlsPlot(path string, m *Metrics) error {
@@ -326,7 +336,7 @@ func WriteControlsPlot(path string, m *Metrics) error {
 	if c != nil {
 		p.Title.Text = fmt.Sprintf("test %s: searched ranks %d of %d", c.Metric, c.Rank, c.Of)
 	}
-	p.Y.Label.Text = "test " + metricName(m) + " (lower is better)"
+	p.Y.Label.Text = "test " + metricName(m) + " (" + better(metricName(m)) + ")"
 	pos := map[string]float64{"baseline": 0, "random": 1, "searched": 2}
 	var nr int
 	for _, n := range m.Networks {
@@ -368,7 +378,7 @@ func WriteSeedsPlot(path string, s *SeedSummary) error {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s: searched vs random vs baseline per seed", s.Task)
 	p.X.Label.Text = "seed"
-	p.Y.Label.Text = "test " + s.Metric + " (lower is better)"
+	p.Y.Label.Text = "test " + s.Metric + " (" + better(s.Metric) + ")"
 	add := func(name, kind string, xy plotter.XYs, r float64) error {
 		if len(xy) == 0 {
 			return nil
@@ -423,7 +433,7 @@ func WriteReport(path string, cfg *Config, arch *Architecture, hp *HParams, m *M
 	if c := m.Controls; c != nil {
 		fmt.Fprintf(&b, "## Did the search beat chance?\n\n**%s**\n\n", c.Verdict)
 	}
-	fmt.Fprintf(&b, "## Every network (test split, lower is better)\n\n")
+	fmt.Fprintf(&b, "## Every network (test split, %s; best first)\n\n", better(metricName(m)))
 	fmt.Fprintf(&b, "Each network had its own hyperparameter stage (the same grid, epochs and share of batches) and the same retraining budget, from the same initial-weight seed.\n\n")
 	fmt.Fprintf(&b, "| network | (k, d) per layer | lr | proxy validation (search width, short) | best validation | test %s | train time |\n|---|---|---|---|---|---|---|\n", metricName(m))
 	nets := slices.Clone(m.Networks)

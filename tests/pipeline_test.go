@@ -393,6 +393,23 @@ func TestControlsVerdict(t *testing.T) {
 	}
 }
 
+// TestControlsHigherBetter checks the controls of a higher-is-better metric
+// (AUROC: Score = 1 − Value): ranks and verdicts come from the scores, and
+// the best random architecture is the one with the largest AUROC.
+func TestControlsHigherBetter(t *testing.T) {
+	net := func(label, kind string, auroc float64) dash.NetworkResult {
+		return dash.NetworkResult{Label: label, Kind: kind, Test: dash.EvalResult{Metric: "auroc", Value: auroc, Score: 1 - auroc}, Proxy: dash.Float(math.NaN())}
+	}
+	c := dash.Controls([]dash.NetworkResult{net("dash", "searched", 0.80), net("baseline", "baseline", 0.70),
+		net("random-1", "random", 0.75), net("random-2", "random", 0.85), net("random-3", "random", 0.60)})
+	if c.Rank != 2 || !c.BeatsMedianRandom || !c.BeatsBaseline || !c.BeatsChance {
+		t.Errorf("rank %d, beats median %v, baseline %v; want 2, true, true", c.Rank, c.BeatsMedianRandom, c.BeatsBaseline)
+	}
+	if c.RandomBest != 0.85 || c.RandomMedian != 0.75 || c.Searched != 0.80 {
+		t.Errorf("best random %v, median %v, searched %v; want 0.85, 0.75, 0.80", c.RandomBest, c.RandomMedian, c.Searched)
+	}
+}
+
 func TestRankCorrelations(t *testing.T) {
 	cases := []struct {
 		x, y       []float64

@@ -410,6 +410,17 @@ func (a *Accumulator) Add(outputs []float32, n int, labels []int32, targets []fl
 	return nil
 }
 
+// HigherIsBetter reports whether a larger value of the metric (Result.Value)
+// is better: accuracy, macro F1, AUROC and mAP. Scores are lower-better for
+// every metric.
+func HigherIsBetter(metric string) bool {
+	switch metric {
+	case "accuracy", "macro_f1", "auroc", "map":
+		return true
+	}
+	return false
+}
+
 // Result computes the metric over everything added.
 func (a *Accumulator) Result() Result {
 	r := Result{Name: a.Metric, N: a.n}

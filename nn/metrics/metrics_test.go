@@ -103,3 +103,30 @@ func TestWholeSet(t *testing.T) {
 		t.Error("unknown metric accepted")
 	}
 }
+
+func TestHigherIsBetter(t *testing.T) {
+	for _, m := range Names() {
+		a, err := New(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// one perfect prediction: a higher-better metric's value is then
+		// its maximum, 1; a lower-better one's its minimum, 0
+		switch m {
+		case "accuracy", "error", "macro_f1":
+			a.Add([]float32{0, 5, 0, 0, 5, 0}, 2, []int32{1, 1}, nil)
+		case "auroc", "map", "fnr":
+			a.Add([]float32{5, -5, -5, 5}, 2, nil, []float32{1, 0, 0, 1})
+		default:
+			a.Add([]float32{1, 2, 3, 4}, 1, nil, []float32{1, 2, 3, 4})
+		}
+		r := a.Result()
+		want := 0.0
+		if HigherIsBetter(m) {
+			want = 1
+		}
+		if math.Abs(r.Value-want) > 1e-9 || math.Abs(r.Score) > 1e-9 {
+			t.Errorf("%s: a perfect prediction has value %v (score %v), want %v: HigherIsBetter = %v", m, r.Value, r.Score, want, HigherIsBetter(m))
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -281,6 +282,7 @@ func TestDemoBudgetScalesWithPixels(t *testing.T) {
 		{"sphere-60", datasets.Task{Dims: 2, InShape: []int{1, 60, 60}, Kind: datasets.ClassIndex}, 1137, 2},
 		{"audio-96x102", datasets.Task{Dims: 2, InShape: []int{1, 96, 102}, Kind: datasets.MultiLabel}, 1000, 2},
 		{"darcy-dense", datasets.Task{Dims: 2, InShape: []int{3, 85, 85}, Kind: datasets.DenseField}, 200, 4},
+		{"burgers-dense-1d", datasets.Task{Dims: 1, InShape: []int{2, 1024}, Kind: datasets.DenseField}, 1000, 4},
 	}
 	for _, c := range cases {
 		b, err := Budgets("demo", &c.task)
@@ -289,6 +291,9 @@ func TestDemoBudgetScalesWithPixels(t *testing.T) {
 		}
 		if b.TrainLimit != c.train || b.Random != c.random {
 			t.Errorf("%s: demo trains %d samples with %d randoms, want %d and %d", c.name, b.TrainLimit, b.Random, c.train, c.random)
+		}
+		if c.task.Kind == datasets.DenseField && slices.Max(b.LRs) > 0.01 {
+			t.Errorf("%s: dense task with learning rates %v, want at most the reference's dense 0.01", c.name, b.LRs)
 		}
 	}
 }

@@ -123,6 +123,11 @@ func Budgets(name string, task *datasets.Task) (Budget, error) {
 				b.TrainLimit, b.BatchSize = 64, 4
 			}
 		}
+		if task.Kind == datasets.DenseField {
+			// the reference's dense learning rate and below: at 0.1 and
+			// 0.01 both protein-dist trials diverged and the run failed
+			b.LRs = []float32{0.01, 0.001}
+		}
 		return b, nil
 	case "paper":
 		b := Budget{Name: "paper", SearchEpochs: 100, SearchFraction: 0.2,

@@ -295,5 +295,8 @@ func TestDemoBudgetScalesWithPixels(t *testing.T) {
 		if c.task.Kind == datasets.DenseField && slices.Max(b.LRs) > 0.01 {
 			t.Errorf("%s: dense task with learning rates %v, want at most the reference's dense 0.01", c.name, b.LRs)
 		}
+		if s, err := Budgets("smoke", &c.task); err != nil || (c.task.Kind == datasets.DenseField && slices.Max(s.LRs) > 0.01) {
+			t.Errorf("%s: smoke budget learning rates %v (%v), want at most 0.01 for dense tasks", c.name, s.LRs, err)
+		}
 	}
 }

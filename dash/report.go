@@ -460,7 +460,11 @@ func WriteReport(path string, cfg *Config, arch *Architecture, hp *HParams, m *M
 	for _, n := range m.Networks {
 		fmt.Fprintf(&b, ", %s %.0f s + %.0f s", n.Label, n.HPOSeconds, n.Seconds)
 	}
-	fmt.Fprintf(&b, " (hyperparameters + retraining).\n\n")
+	fmt.Fprintf(&b, " (hyperparameters + retraining)")
+	if m.NetworksAtOnce > 1 {
+		fmt.Fprintf(&b, "; %d networks at a time, %.0f s wall for all of them", m.NetworksAtOnce, m.NetworksSeconds)
+	}
+	fmt.Fprintf(&b, ".\n\n")
 	ao := arch.AlphaOpt
 	fmt.Fprintf(&b, "## Searched architecture\n\n")
 	if ao.TotalSteps > 0 {

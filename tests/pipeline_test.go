@@ -91,6 +91,7 @@ func TestPipelineWritesRunDirectory(t *testing.T) {
 
 func TestPipelineResumesAfterInterrupt(t *testing.T) {
 	cfg := smokeConfig(t, "mnist")
+	cfg.Parallel = 1 // the stages in order: see TestParallelNetworks for two at once
 	// interrupt at the first progress line of the first random
 	// architecture's retraining (after the search, the searched network's
 	// and the baseline's stages and random-1's hyperparameter stage), as

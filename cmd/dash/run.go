@@ -77,7 +77,7 @@ type runFlags struct {
 	seed                                  uint64
 	resume                                bool
 	classes                               int
-	random, seeds                         int
+	random, seeds, parallel               int
 	backbone, retrainBackbone             string
 	objective                             objectiveFlags // objective.go: --loss, --metric, --pos-weight
 	search                                dash.SearchOptions
@@ -100,6 +100,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.StringVar(&f.out, "out", "", "run directory (default: runs/<task>-<time>; required for hpo, retrain, eval)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")
 	fs.IntVar(&f.random, "random", -1, "random architectures (uniform (k, d) per layer) trained as controls, each with its own hyperparameter stage (default: the budget's)")
+	fs.IntVar(&f.parallel, "parallel", 0, "networks (searched, baseline, random) trained at once after the search (default: 2 on a CPU backend with 2+ threads, else 1; each network's result is the same either way, peak memory grows)")
 	fs.IntVar(&f.seeds, "seeds", 1, "repeat search and retraining over seeds --seed … --seed+N-1 (runs in <out>/seed-<s>, summary.md over them)")
 	fs.StringVar(&f.backbone, "backbone", "", "backbone instead of the task's: "+strings.Join(nn.BackboneNames(), ", "))
 	addObjectiveFlags(fs, &f.objective)
@@ -212,6 +213,9 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	if f.seeds < 1 {
 		return fmt.Errorf("--seeds %d: want at least 1", f.seeds)
 	}
+	if f.parallel < 0 {
+		return fmt.Errorf("--parallel %d: want 0 (automatic) or more", f.parallel)
+	}
 	if f.retrainBackbone != "" {
 		if err := backboneFits("--retrain-backbone", f.retrainBackbone, task); err != nil {
 			return err
@@ -232,7 +236,7 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	}
 	cfg := dash.Config{Task: task, Split: split, Backend: be, Kernels: f.kernels, Dilations: f.dilations,
 		Budget: budget, Seed: f.seed, OutDir: f.out, Resume: f.resume || cmd != "run", Progress: stderr, Log: logger,
-		Search: f.search}
+		Search: f.search, Parallel: f.parallel}
 	if done, err := prepareRunDir(cmd, &cfg, stdout, logger); err != nil || done { // guard.go
 		return err
 	}
@@ -334,12 +338,20 @@ func printSummary(w io.Writer, dir string) error {
 	if a := m.Alpha; a != nil {
 		fmt.Fprintf(w, "α: %d of %d layers have max softmax(α) ≥ 3× uniform (median %.2f×)\n", a.Decided, len(a.Layers), a.MedianOverUnif)
 	}
-	tot := m.SearchSeconds
+	var sum float64
 	for _, n := range m.Networks {
-		tot += n.HPOSeconds + n.Seconds
+		sum += n.HPOSeconds + n.Seconds
 	}
-	fmt.Fprintf(w, "time: search %.0fs, hyperparameters + retraining of %d networks %.0fs (total %.0fs)\nrun directory: %s (report.md)\n",
-		m.SearchSeconds, len(m.Networks), tot-m.SearchSeconds, tot, dir)
+	nets := m.NetworksSeconds
+	if nets == 0 { // metrics.json from before networks_seconds
+		nets = sum
+	}
+	at := ""
+	if m.NetworksAtOnce > 1 {
+		at = fmt.Sprintf(", %d at a time (%.0fs summed over the networks)", m.NetworksAtOnce, sum)
+	}
+	fmt.Fprintf(w, "time: search %.0fs, hyperparameters + retraining of %d networks %.0fs%s (total %.0fs)\nrun directory: %s (report.md)\n",
+		m.SearchSeconds, len(m.Networks), nets, at, m.SearchSeconds+nets, dir)
 	return nil
 }
 

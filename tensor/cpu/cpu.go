@@ -59,6 +59,9 @@ func Default() *Backend {
 	return defaultBE
 }
 
+// Threads is the number of threads an op splits its work over.
+func (be *Backend) Threads() int { return be.threads }
+
 // Name reports the backend and its thread count.
 func (be *Backend) Name() string { return fmt.Sprintf("cpu (%d threads)", be.threads) }
 

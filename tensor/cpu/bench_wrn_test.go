@@ -57,8 +57,10 @@ var wrnSearchedKD = [][2]int{{5, 3}, {3, 7}, {7, 1}, {9, 3}, {3, 1}, {5, 1}, {7,
 // bench --sweeps train on MNIST-2D (WRN-16-1 demo at batch 32, WRN-16-4
 // paper at batch 64; default and searched kernels) apart: forward,
 // backward data and backward filter on the path the backend picks, and on
-// the direct path and the implicit GEMM, in CPU milliseconds per op (robust
-// to other load on the machine, unlike ns/op).
+// the direct path, the implicit GEMM and (3×3 stride-1 layers) Winograd
+// F(2×2, 3×3), in CPU milliseconds per op (robust to other load on the
+// machine, unlike ns/op). GFLOP/cpu-s counts the direct convolution's
+// multiply-adds for every path, Winograd included.
 func BenchmarkConvWRN(b *testing.B) {
 	for _, kc := range []struct {
 		name     string
@@ -87,18 +89,23 @@ func BenchmarkConvWRN(b *testing.B) {
 					b.ReportMetric(flops*float64(b.N)/cpu, "GFLOP/cpu-s")
 				})
 			}
-			for _, path := range []string{"", "direct", "implicit"} {
-				saved, savedF := dirKernels, forceDirect
+			for _, path := range []string{"", "direct", "implicit", "wino"} {
+				if path == "wino" && !winogradEligible(&p) {
+					continue
+				}
+				saved, savedF, savedW, savedO := dirKernels, forceDirect, forceWino, winoOff
 				switch path {
 				case "direct":
 					forceDirect = true
 				case "implicit":
-					dirKernels = nil
+					dirKernels, winoOff = nil, true
+				case "wino":
+					forceWino = true
 				}
 				part(path+"fwd", func() { be.ConvForward(p, y, x, w) })
 				part(path+"data", func() { be.ConvBackwardData(p, dx, dy, w) })
 				part(path+"filter", func() { be.ConvBackwardFilter(p, dw, x, dy) })
-				dirKernels, forceDirect = saved, savedF
+				dirKernels, forceDirect, forceWino, winoOff = saved, savedF, savedW, savedO
 			}
 		}
 	}

@@ -183,6 +183,10 @@ func (be *Backend) ConvForward(p tensor.ConvParams, y, x, w tensor.Buffer) {
 		be.dwForward(&p, ys, xs, ws)
 		return
 	}
+	if winogradOK(&p, opForward) {
+		be.winogradForward(&p, ys, xs, ws)
+		return
+	}
 	if directConvOK(&p, opForward) {
 		be.directForward(&p, ys, xs, ws)
 		return
@@ -230,6 +234,10 @@ func (be *Backend) ConvBackwardData(p tensor.ConvParams, dx, dy, w tensor.Buffer
 	}
 	if isDepthwise(p) {
 		be.dwBackwardData(&p, dxs, dys, ws)
+		return
+	}
+	if winogradOK(&p, opData) {
+		be.winogradBackwardData(&p, dxs, dys, ws)
 		return
 	}
 	if directConvOK(&p, opData) {
@@ -289,6 +297,10 @@ func (be *Backend) ConvBackwardFilter(p tensor.ConvParams, dw, x, dy tensor.Buff
 	}
 	if isDepthwise(p) {
 		be.dwBackwardFilter(&p, out, xs, dys)
+		return
+	}
+	if winogradOK(&p, opFilter) {
+		be.winogradBackwardFilter(&p, out, xs, dys)
 		return
 	}
 	if directConvOK(&p, opFilter) {

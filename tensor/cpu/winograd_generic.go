@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package cpu
+
+// asmWinoKernels: portable builds have none (the Go transforms are used).
+var asmWinoKernels *winoKernelSet

@@ -12,7 +12,8 @@ import (
 	"github.com/dash-go/dash/tensor/cpu/internal/convgen/gen"
 )
 
-// directCases are shapes the direct path takes (N%16, C%16, K%8, 2-D):
+// directCases are shapes the direct path takes (N%16 or padded to it,
+// C%16, K%8, 2-D):
 // odd and prime sizes, dilation larger than the map, stride 2, 1×1 stride
 // 2, asymmetric and oversized padding, kernels larger than the input.
 var directCases = []convCase{
@@ -27,6 +28,9 @@ var directCases = []convCase{
 	{64, 16, 4, 5, 16, 1, 2, 3, 1, 1, 2, 1, 3, 0, 0, 2},       // even kernel, asymmetric padding, batch 64
 	{16, 48, 6, 6, 16, 1, 3, 3, 3, 2, 2, 2, 5, 0, 1, 3},       // stride 3×2, C = 48 (nv 3 in the filter)
 	{16, 16, 3, 3, 8, 1, 7, 7, 1, 1, 4, 4, 12, 12, 12, 12},    // dilation > size, no valid tap at some pixels
+	{10, 16, 13, 11, 16, 1, 9, 9, 1, 1, 3, 3, 12, 12, 12, 12}, // batch 10 (Darcy's): 16 lanes, 6 dropped
+	{20, 32, 9, 7, 8, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},        // batch 20: 32 lanes, stride 2
+	{26, 16, 5, 6, 16, 1, 5, 3, 1, 1, 2, 1, 4, 4, 1, 1},       // batch 26: 32 lanes
 }
 
 func TestDirectConvAgainstNaive(t *testing.T) {
@@ -81,7 +85,11 @@ func TestDirectConvSelection(t *testing.T) {
 		cc                convCase
 		fwd, data, filter bool
 	}{
-		{convCase{10, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},  // batch 10
+		{convCase{9, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},   // batch 9: 16 lanes would be 1.8×
+		{convCase{1, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},   // batch 1
+		{convCase{10, 32, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, true, true, true},     // batch 10: 16 lanes (1.6×)
+		{convCase{10, 16, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},  // batch 10, 3×3 from 16 channels
+		{convCase{10, 16, 7, 7, 16, 1, 5, 5, 1, 1, 7, 7, 14, 14, 14, 14}, true, true, true}, // batch 10, 5×5 d7 from 16 channels
 		{convCase{16, 1, 7, 7, 16, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},   // C = 1 (stem)
 		{convCase{16, 16, 1, 9, 16, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1, 1}, false, false, false},  // 1-D
 		{convCase{16, 16, 7, 7, 16, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, false, false, false},  // groups

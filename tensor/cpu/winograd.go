@@ -396,11 +396,18 @@ const winoFilterTiles = 192
 
 // winogradBackwardFilter computes dw (summed over the batch) for an
 // eligible p: each worker accumulates dU [ξ][K][C] over its chunks, the
-// workers' sums are added and dW = Gᵀ dU G.
+// workers' sums are added and dW = Gᵀ dU G. The chunk's transformed x and
+// dy are [ξ][tile][channel] (channels innermost, as the 16-lane transforms
+// of the channels-last copies produce them), and the GEMMs over the tiles
+// run on the direct convolution's micro-kernels (dirFn: 8 rows of K by
+// 16·nv columns of C, so that no column is wasted on padding C to the
+// SGEMM kernel's 48).
 func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []float32) {
-	kn := bestKernel
 	kern := winoKernels
-	mr, nr := kn.mr, kn.nr
+	fns := goDirKernels.fns
+	if asmDirKernels != nil {
+		fns = asmDirKernels.fns
+	}
 	N, C, K, H, W, OH, OW := p.N, p.C, p.K, p.H, p.W, p.OH, p.OW
 	hw, ohw := H*W, OH*OW
 	c16, k16 := (C+15)/16*16, (K+15)/16*16
@@ -414,14 +421,15 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	x, dy := *xt, *dyt
 	clear(x[hw*psx : hw*psx+N*ldc]) // the zero pixels
 	clear(dy[ohw*psy : ohw*psy+N*ldk])
-	cPad := (C + nr - 1) / nr * nr
 	tW := (OW + 1) / 2
 	tiles := (OH + 1) / 2 * tW * N
 	T := winoFilterTiles
 	nch := (tiles + T - 1) / T
 	workers := min(be.threads, nch)
-	kc := K * C
-	vs, as := winoStride(cPad*T), winoStride(k16*T)
+	kp := (K + 7) / 8 * 8
+	ka := kp * c16 // one ξ of an accumulator [ξ][kp][c16]
+	vs, as := winoStride(ldc*T), winoStride(ldk*T)
+	slices := vecSlices(c16)
 	accs := make([]*[]float32, workers)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -429,13 +437,14 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 		wg.Add(1)
 		go func(wi int) {
 			defer wg.Done()
-			acc := getScratch(16 * kc)
+			acc := getScratch(16 * ka)
 			clear(*acc)
 			accs[wi] = acc
-			s := getWinoScratch(kn, 16*vs, 16*as, 0)
+			s := getWinoScratch(bestKernel, 16*vs, 16*as, 0)
 			defer winoPool.Put(s)
 			var offs [16]int
 			var oo [4]int
+			zero := [1]int{}
 			for {
 				ch := int(next.Add(1) - 1)
 				if ch >= nch {
@@ -457,12 +466,8 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 							offs[4*r+c] = (pix*psx + n*ldc) * 4
 						}
 					}
-					for jr := 0; jr < c16; jr += nr {
-						nv := min(nr, c16-jr) / 16
-						o := jr*nt + i*nr
-						_ = s.v[o+15*vs+16*nv-1]
-						kern.in(nv, &x[jr], &offs[0], 64, &s.v[o], 64, vs*4)
-					}
+					_ = s.v[15*vs+i*ldc+c16-1]
+					kern.in(c16/16, &x[0], &offs[0], 64, &s.v[i*ldc], 64, vs*4)
 					for r := 0; r < 2; r++ {
 						for c := 0; c < 2; c++ {
 							pix := ohw
@@ -472,14 +477,17 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 							oo[2*r+c] = (pix*psy + n*ldk) * 4
 						}
 					}
-					_ = s.m[15*as+(k16-8)*nt+i*8+7]
-					kern.grad(k16/16, &dy[0], &oo[0], 64, &s.m[i*8], 16*nt*4, as*4, 8*nt*4)
+					_ = s.m[15*as+i*ldk+k16-1]
+					kern.grad(k16/16, &dy[0], &oo[0], 64, &s.m[i*ldk], 64, as*4, 32)
 				}
 				for xi := 0; xi < 16; xi++ {
-					av, bv := s.m[xi*as:], s.v[xi*vs:]
-					for ir := 0; ir < K; ir += mr {
-						for jr := 0; jr < C; jr += nr {
-							microTile(kn, nt, av[ir*nt:], bv[jr*nt:], *acc, xi*kc+ir*C+jr, C, min(mr, K-ir), min(nr, C-jr), 1, s.tile)
+					for k0 := 0; k0 < kp; k0 += 8 {
+						for _, sl := range slices {
+							o := xi*ka + k0*c16 + sl.start
+							_ = (*acc)[o+7*c16+16*sl.nv-1]
+							_ = s.v[xi*vs+(nt-1)*ldc+sl.start+16*sl.nv-1]
+							_ = s.m[xi*as+(nt-1)*ldk+k0+7]
+							fns[dirShape{8, sl.nv}](1, &zero[0], &zero[0], &s.v[xi*vs+sl.start], &s.m[xi*as+k0], ldc*4, ldk*4, nt, &(*acc)[o], c16*4, 1)
 						}
 					}
 				}
@@ -489,16 +497,17 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	wg.Wait()
 	du := *accs[0]
 	for _, a := range accs[1:] {
-		for i, v := range (*a)[:16*kc] {
+		for i, v := range (*a)[:16*ka] {
 			du[i] += v
 		}
 		putScratch(a)
 	}
 	// dW = Gᵀ dU G per (k, c).
-	for o := 0; o < kc; o++ {
+	for o := 0; o < K*C; o++ {
+		ao := o/C*c16 + o%C
 		var t [12]float32 // Gᵀ dU: 3×4
 		for j := 0; j < 4; j++ {
-			u0, u1, u2, u3 := du[j*kc+o], du[(4+j)*kc+o], du[(8+j)*kc+o], du[(12+j)*kc+o]
+			u0, u1, u2, u3 := du[j*ka+ao], du[(4+j)*ka+ao], du[(8+j)*ka+ao], du[(12+j)*ka+ao]
 			t[j] = u0 + 0.5*(u1+u2)
 			t[4+j] = 0.5 * (u1 - u2)
 			t[8+j] = 0.5*(u1+u2) + u3

@@ -58,7 +58,8 @@ var wrnSearchedKD = [][2]int{{5, 3}, {3, 7}, {7, 1}, {9, 3}, {3, 1}, {5, 1}, {7,
 // paper at batch 64; default and searched kernels) apart: forward,
 // backward data and backward filter on the path the backend picks, and on
 // the direct path, the implicit GEMM and (3×3 stride-1 layers) Winograd
-// F(2×2, 3×3), in CPU milliseconds per op (robust to other load on the
+// F(2×2, 3×3), and the path the backend picks with Winograd off (nowino),
+// in CPU milliseconds per op (robust to other load on the
 // machine, unlike ns/op). GFLOP/cpu-s counts the direct convolution's
 // multiply-adds for every path, Winograd included.
 func BenchmarkConvWRN(b *testing.B) {
@@ -89,8 +90,8 @@ func BenchmarkConvWRN(b *testing.B) {
 					b.ReportMetric(flops*float64(b.N)/cpu, "GFLOP/cpu-s")
 				})
 			}
-			for _, path := range []string{"", "direct", "implicit", "wino"} {
-				if path == "wino" && !winogradEligible(&p) {
+			for _, path := range []string{"", "direct", "implicit", "wino", "nowino"} {
+				if (path == "wino" || path == "nowino") && !winogradEligible(&p) {
 					continue
 				}
 				saved, savedF, savedW, savedO := dirKernels, forceDirect, forceWino, winoOff
@@ -101,6 +102,8 @@ func BenchmarkConvWRN(b *testing.B) {
 					dirKernels, winoOff = nil, true
 				case "wino":
 					forceWino = true
+				case "nowino":
+					winoOff = true
 				}
 				part(path+"fwd", func() { be.ConvForward(p, y, x, w) })
 				part(path+"data", func() { be.ConvBackwardData(p, dx, dy, w) })

@@ -47,7 +47,8 @@ import (
 // (sgemm.go) and U is packed once per call, so the GEMMs are bare
 // micro-kernel loops (microTile). Taps outside the input read a zero pixel
 // appended to the copy, and outputs outside the output (odd sizes) go to a
-// per-worker dummy, so any H, W and padding work.
+// per-worker dummy pixel appended to the output copy, so any H, W and
+// padding work.
 
 // winoKernelSet holds the three vector transforms (16 lanes; offsets and
 // strides in bytes):
@@ -169,12 +170,12 @@ func winoOutputT(m *[16]float32) [4]float32 {
 
 // winoScratch is one worker's buffers.
 type winoScratch struct {
-	v, m, tile, dummy []float32
+	v, m, tile []float32
 }
 
 var winoPool sync.Pool
 
-func getWinoScratch(kn *sgemmKernel, nv, nm, nd int) *winoScratch {
+func getWinoScratch(kn *sgemmKernel, nv, nm int) *winoScratch {
 	s, _ := winoPool.Get().(*winoScratch)
 	if s == nil || len(s.tile) != kn.mr*kn.nr {
 		s = &winoScratch{tile: alignedFloats(kn.mr * kn.nr)}
@@ -184,9 +185,6 @@ func getWinoScratch(kn *sgemmKernel, nv, nm, nd int) *winoScratch {
 	}
 	if len(s.m) < nm {
 		s.m = alignedFloats(nm)
-	}
-	if len(s.dummy) < nd {
-		s.dummy = alignedFloats(nd)
 	}
 	return s
 }
@@ -284,7 +282,10 @@ func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
 	n16 := (N + 15) / 16 * 16
 	ldn := padLD(n16)
 	psx, psy := pixStride(C, ldn), pixStride(K, ldn)
-	xt, yt := getScratch(psx*(hw+1)), getScratch(psy*ohw)
+	// y has one dummy pixel per worker after its ohw pixels, for the
+	// outputs of tiles that stick out of the output.
+	workers := be.threads
+	xt, yt := getScratch(psx*(hw+1)), getScratch(psy*(ohw+workers))
 	defer putScratch(xt)
 	defer putScratch(yt)
 	be.toPCN(xs, N, C, hw, ldn, psx, *xt)
@@ -303,11 +304,16 @@ func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
 	T := 16 * gc
 	nch := (groups + gc - 1) / gc
 	vs, ms := winoStride(C*T), winoStride(K*T)
+	slots := make(chan int, workers)
+	for i := range workers {
+		slots <- i
+	}
 	be.parallelDyn(nch, 1, func(lo, hi int) {
-		s := getWinoScratch(kn, 16*vs, 16*ms, K*ldn)
+		s := getWinoScratch(kn, 16*vs, 16*ms)
 		defer winoPool.Put(s)
-		// byte offset of the worker's dummy output pixel from y
-		dummy := int(uintptr(unsafe.Pointer(&s.dummy[0])) - uintptr(unsafe.Pointer(&y[0])))
+		slot := <-slots
+		defer func() { slots <- slot }()
+		dummy := (ohw + slot) * psy * 4 // byte offset of this worker's dummy pixel
 		var offs [16]int
 		var oo [4]int
 		for ch := lo; ch < hi; ch++ {
@@ -440,7 +446,7 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 			acc := getScratch(16 * ka)
 			clear(*acc)
 			accs[wi] = acc
-			s := getWinoScratch(bestKernel, 16*vs, 16*as, 0)
+			s := getWinoScratch(bestKernel, 16*vs, 16*as)
 			defer winoPool.Put(s)
 			var offs [16]int
 			var oo [4]int

@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/dash-go/dash/tensor"
@@ -58,7 +59,7 @@ var wrnSearchedKD = [][2]int{{5, 3}, {3, 7}, {7, 1}, {9, 3}, {3, 1}, {5, 1}, {7,
 // paper at batch 64; default and searched kernels) apart: forward,
 // backward data and backward filter on the path the backend picks, and on
 // the direct path, the implicit GEMM and (3×3 stride-1 layers) Winograd
-// F(2×2, 3×3), and the path the backend picks with Winograd off (nowino),
+// F(2×2, 3×3) and F(4×4, 3×3), and the path the backend picks with Winograd off (nowino),
 // in CPU milliseconds per op (robust to other load on the
 // machine, unlike ns/op). GFLOP/cpu-s counts the direct convolution's
 // multiply-adds for every path, Winograd included.
@@ -90,25 +91,27 @@ func BenchmarkConvWRN(b *testing.B) {
 					b.ReportMetric(flops*float64(b.N)/cpu, "GFLOP/cpu-s")
 				})
 			}
-			for _, path := range []string{"", "direct", "implicit", "wino", "nowino"} {
-				if (path == "wino" || path == "nowino") && !winogradEligible(&p) {
+			for _, path := range []string{"", "direct", "implicit", "wino2", "wino4", "nowino"} {
+				if (strings.HasPrefix(path, "wino") || path == "nowino") && !winogradEligible(&p) {
 					continue
 				}
-				saved, savedF, savedW, savedO := dirKernels, forceDirect, forceWino, winoOff
+				saved, savedF, savedW, savedO, savedA := dirKernels, forceDirect, forceWino, winoOff, forceAlg
 				switch path {
 				case "direct":
 					forceDirect = true
 				case "implicit":
 					dirKernels, winoOff = nil, true
-				case "wino":
-					forceWino = true
+				case "wino2":
+					forceWino, forceAlg = true, wino2
+				case "wino4":
+					forceWino, forceAlg = true, wino4
 				case "nowino":
 					winoOff = true
 				}
 				part(path+"fwd", func() { be.ConvForward(p, y, x, w) })
 				part(path+"data", func() { be.ConvBackwardData(p, dx, dy, w) })
 				part(path+"filter", func() { be.ConvBackwardFilter(p, dw, x, dy) })
-				dirKernels, forceDirect, forceWino, winoOff = saved, savedF, savedW, savedO
+				dirKernels, forceDirect, forceWino, winoOff, forceAlg = saved, savedF, savedW, savedO, savedA
 			}
 		}
 	}

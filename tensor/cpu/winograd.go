@@ -67,51 +67,115 @@ type winoKernelSet struct {
 	grad func(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi, half int)
 }
 
-// goWinoKernels is the portable implementation of the transforms.
-var goWinoKernels = &winoKernelSet{name: "go", in: winoInGo, out: winoOutGo, grad: winoGradGo}
+// winoAlg is one Winograd algorithm F(m×m, 3×3): a×a input tiles (a = m+2)
+// for m×m output tiles, with its matrices Bᵀ (a×a), G (a×3) and Aᵀ (m×a)
+// and its transforms (winoKernelSet, 16 lanes; offsets and strides in
+// bytes):
+//
+//	in:   for i < n: d[j] = src[offs[j]] (j = a·r+c of the input tile),
+//	      dst[ξ·dstXi] = (Bᵀ d B)[ξ]; src += srcStep, dst += dstStep
+//	out:  for i < n: M[ξ] = src[ξ·srcXi], dst[offs[j]] = (Aᵀ M A)[j]
+//	      (j = m·r+c); src += srcStep, dst += dstStep
+//	grad: for i < n: g[j] = src[offs[j]] (j = m·r+c), D = A g Aᵀ, lanes
+//	      0–7 of D[ξ] at dst + ξ·dstXi and lanes 8–15 at dst + ξ·dstXi +
+//	      half; src += srcStep, dst += dstStep
+type winoAlg struct {
+	name      string
+	m, a      int
+	bt, g, at [][]float64
+	asm, gok  *winoKernelSet
+}
 
-// winoKernels are the transforms the Winograd path uses.
-var winoKernels = func() *winoKernelSet {
-	if asmWinoKernels != nil {
-		return asmWinoKernels
+// wino2 is F(2×2, 3×3): 2.25× fewer multiplies than the direct
+// convolution, transforms with coefficients ±1 (and ½ in G).
+var wino2 = newWinoAlg("F2", 2,
+	[][]float64{{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}},
+	[][]float64{{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}},
+	[][]float64{{1, 1, 1, 0}, {0, 1, -1, -1}},
+	asmWinoKernels)
+
+// wino4 is F(4×4, 3×3): 4× fewer multiplies, transforms with coefficients
+// up to 8 (rounding errors a few times F(2×2)'s, see TestWinogradAgainstNaive).
+var wino4 = newWinoAlg("F4", 4,
+	[][]float64{{4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+		{0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}},
+	[][]float64{{1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+		{1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}},
+	[][]float64{{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}},
+	asmWino4Kernels)
+
+// winoUseGo makes the Winograd path use the Go transforms (tests).
+var winoUseGo bool
+
+func (al *winoAlg) kernels() *winoKernelSet {
+	if al.asm == nil || winoUseGo {
+		return al.gok
 	}
-	return goWinoKernels
-}()
+	return al.asm
+}
+
+func newWinoAlg(name string, m int, bt, g, at [][]float64, asm *winoKernelSet) *winoAlg {
+	al := &winoAlg{name: name, m: m, a: m + 2, bt: bt, g: g, at: at, asm: asm}
+	al.gok = &winoKernelSet{name: "go", in: al.inGo, out: al.outGo, grad: al.gradGo}
+	return al
+}
 
 func lanes(p *float32, off int) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(p), off)), 16)
 }
 
-func winoInGo(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi int) {
-	o := unsafe.Slice(offs, 16)
-	var v [16]float32
+// sandwich returns L X Lᵀ for X q×q (row-major) and L p×q.
+func sandwich(l [][]float64, x []float64) []float64 {
+	p, q := len(l), len(l[0])
+	return sandwichInto(l, x, make([]float64, p*q), make([]float64, p*p))
+}
+
+// sandwichInto computes L X Lᵀ into out (p·p) with t (p·q) as scratch.
+func sandwichInto(l [][]float64, x, t, out []float64) []float64 {
+	p, q := len(l), len(l[0])
+	for i := 0; i < p; i++ {
+		for j := 0; j < q; j++ {
+			var s float64
+			for k := 0; k < q; k++ {
+				s += l[i][k] * x[k*q+j]
+			}
+			t[i*q+j] = s
+		}
+	}
+	for i := 0; i < p; i++ {
+		for j := 0; j < p; j++ {
+			var s float64
+			for k := 0; k < q; k++ {
+				s += t[i*q+k] * l[j][k]
+			}
+			out[i*p+j] = s
+		}
+	}
+	return out
+}
+
+func transposeM(m [][]float64) [][]float64 {
+	t := make([][]float64, len(m[0]))
+	for j := range t {
+		t[j] = make([]float64, len(m))
+		for i := range m {
+			t[j][i] = m[i][j]
+		}
+	}
+	return t
+}
+
+func (al *winoAlg) inGo(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi int) {
+	na := al.a * al.a
+	o := unsafe.Slice(offs, na)
+	d := make([]float64, na)
 	for i := 0; i < n; i++ {
 		for l := 0; l < 16; l++ {
-			var d [16]float32
 			for j := range d {
-				d[j] = lanes(src, o[j])[l]
+				d[j] = float64(lanes(src, o[j])[l])
 			}
-			winoInputT(d[0:4], d[4:8], d[8:12], d[12:16], &v)
-			for xi, x := range v {
-				lanes(dst, xi*dstXi)[l] = x
-			}
-		}
-		src = (*float32)(unsafe.Add(unsafe.Pointer(src), srcStep))
-		dst = (*float32)(unsafe.Add(unsafe.Pointer(dst), dstStep))
-	}
-}
-
-func winoOutGo(n int, src *float32, srcXi, srcStep int, dst *float32, offs *int, dstStep int) {
-	o := unsafe.Slice(offs, 4)
-	for i := 0; i < n; i++ {
-		for l := 0; l < 16; l++ {
-			var m [16]float32
-			for xi := range m {
-				m[xi] = lanes(src, xi*srcXi)[l]
-			}
-			y := winoOutputT(&m)
-			for j, v := range y {
-				lanes(dst, o[j])[l] = v
+			for xi, x := range sandwich(al.bt, d) {
+				lanes(dst, xi*dstXi)[l] = float32(x)
 			}
 		}
 		src = (*float32)(unsafe.Add(unsafe.Pointer(src), srcStep))
@@ -119,53 +183,44 @@ func winoOutGo(n int, src *float32, srcXi, srcStep int, dst *float32, offs *int,
 	}
 }
 
-func winoGradGo(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi, half int) {
-	o := unsafe.Slice(offs, 4)
+func (al *winoAlg) outGo(n int, src *float32, srcXi, srcStep int, dst *float32, offs *int, dstStep int) {
+	na := al.a * al.a
+	o := unsafe.Slice(offs, al.m*al.m)
+	mv := make([]float64, na)
 	for i := 0; i < n; i++ {
 		for l := 0; l < 16; l++ {
-			g00, g01, g10, g11 := lanes(src, o[0])[l], lanes(src, o[1])[l], lanes(src, o[2])[l], lanes(src, o[3])[l]
-			// rows of A g: g0, g0+g1, g0−g1, −g1 (2-vectors), then the
-			// same on the columns
-			r := [4][2]float32{{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}}
-			for ri, rv := range r {
-				a0, a1 := rv[0], rv[1]
-				for ci, v := range [4]float32{a0, a0 + a1, a0 - a1, -a1} {
-					off := (4*ri + ci) * dstXi
-					if l >= 8 {
-						off += half
-					}
-					(*[8]float32)(unsafe.Add(unsafe.Pointer(dst), off))[l%8] = v
+			for xi := range mv {
+				mv[xi] = float64(lanes(src, xi*srcXi)[l])
+			}
+			for j, v := range sandwich(al.at, mv) {
+				lanes(dst, o[j])[l] = float32(v)
+			}
+		}
+		src = (*float32)(unsafe.Add(unsafe.Pointer(src), srcStep))
+		dst = (*float32)(unsafe.Add(unsafe.Pointer(dst), dstStep))
+	}
+}
+
+func (al *winoAlg) gradGo(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi, half int) {
+	o := unsafe.Slice(offs, al.m*al.m)
+	a := transposeM(al.at)
+	g := make([]float64, al.m*al.m)
+	for i := 0; i < n; i++ {
+		for l := 0; l < 16; l++ {
+			for j := range g {
+				g[j] = float64(lanes(src, o[j])[l])
+			}
+			for xi, v := range sandwich(a, g) {
+				off := xi * dstXi
+				if l >= 8 {
+					off += half
 				}
+				(*[8]float32)(unsafe.Add(unsafe.Pointer(dst), off))[l%8] = float32(v)
 			}
 		}
 		src = (*float32)(unsafe.Add(unsafe.Pointer(src), srcStep))
 		dst = (*float32)(unsafe.Add(unsafe.Pointer(dst), dstStep))
 	}
-}
-
-// winoInputT sets v = Bᵀ d B for the tile with rows r0 … r3.
-func winoInputT(r0, r1, r2, r3 []float32, v *[16]float32) {
-	_, _, _, _ = r0[3], r1[3], r2[3], r3[3]
-	// Bᵀ d: rows d0−d2, d1+d2, d2−d1, d1−d3
-	a0, a1, a2, a3 := r0[0]-r2[0], r0[1]-r2[1], r0[2]-r2[2], r0[3]-r2[3]
-	b0, b1, b2, b3 := r1[0]+r2[0], r1[1]+r2[1], r1[2]+r2[2], r1[3]+r2[3]
-	c0, c1, c2, c3 := r2[0]-r1[0], r2[1]-r1[1], r2[2]-r1[2], r2[3]-r1[3]
-	e0, e1, e2, e3 := r1[0]-r3[0], r1[1]-r3[1], r1[2]-r3[2], r1[3]-r3[3]
-	// (·) B: the same on the columns
-	v[0], v[1], v[2], v[3] = a0-a2, a1+a2, a2-a1, a1-a3
-	v[4], v[5], v[6], v[7] = b0-b2, b1+b2, b2-b1, b1-b3
-	v[8], v[9], v[10], v[11] = c0-c2, c1+c2, c2-c1, c1-c3
-	v[12], v[13], v[14], v[15] = e0-e2, e1+e2, e2-e1, e1-e3
-}
-
-// winoOutputT returns Aᵀ m A (2×2, row-major).
-func winoOutputT(m *[16]float32) [4]float32 {
-	var s [8]float32
-	for c := 0; c < 4; c++ {
-		s[c] = m[c] + m[4+c] + m[8+c]
-		s[4+c] = m[4+c] - m[8+c] - m[12+c]
-	}
-	return [4]float32{s[0] + s[1] + s[2], s[1] - s[2] - s[3], s[4] + s[5] + s[6], s[5] - s[6] - s[7]}
 }
 
 // winoScratch is one worker's buffers.
@@ -190,8 +245,12 @@ func getWinoScratch(kn *sgemmKernel, nv, nm int) *winoScratch {
 }
 
 // winoOff turns the Winograd path off (tests and benchmarks comparing the
-// paths); forceWino makes winogradOK take every shape it can run.
-var winoOff, forceWino bool
+// paths); forceWino makes winogradOK take every shape it can run, with
+// forceAlg (nil: the default, winoAlgFor) as the algorithm.
+var (
+	winoOff, forceWino bool
+	forceAlg           *winoAlg
+)
 
 // winogradEligible reports whether the Winograd path can compute p: 3×3,
 // stride 1, dilation 1, one group, padding ≤ 2 (so that the data gradient's
@@ -204,8 +263,23 @@ func winogradEligible(p *tensor.ConvParams) bool {
 }
 
 // winogradOK reports whether op of p takes the Winograd path: eligible
-// shapes where it was measured faster than the direct path and the
-// implicit GEMM.
+// shapes where it was measured faster than the other paths, with the
+// AVX-512 transforms. In CPU ms per op (BenchmarkConvWRN, WRN-16-4 at batch
+// 64, path without Winograd → F(2×2) → F(4×4), on the 2-core benchmark
+// machine under a load of ~2.5):
+//
+//	                        forward           data              filter
+//	16→64, 28×28:     8.0 → 21.9 → 5.8   10.6 → 8.1 → 8.8    9.4 → 11.1 → 10.4
+//	64→64, 28×28:    22.2 → 28.0 → 12.4  22.1 → 19.0 → 12.7  23.7 → 19.8 → 16.9
+//	128→128, 14×14:  19.7 → 15.0 → 11.5  19.0 → 13.9 → 12.1  22.3 → 15.4 → 18.9
+//	256→256, 7×7:    16.9 → 19.3 → 18.3  18.5 → 16.8 → 17.8  20.0 → 25.2 → 35.4
+//
+// So: maps of at least 14×14 (on 7×7 the tiles cover 8×8, and the direct
+// path skips the padding taps), forward and data with 16+ channels on one
+// side and 64+ on the other (F(4×4)), the filter with 64+ on both (F(4×4)
+// on 28×28 and larger, F(2×2) below; see winoAlgFor). The WRN-16-1 demo
+// network (16–64 channels, its 64-channel convs on 7×7) keeps the other
+// paths.
 func winogradOK(p *tensor.ConvParams, op convOp) bool {
 	if winoOff || forceDirect || !winogradEligible(p) {
 		return false
@@ -213,70 +287,113 @@ func winogradOK(p *tensor.ConvParams, op convOp) bool {
 	if forceWino {
 		return true
 	}
-	return winoKernels == asmWinoKernels && asmWinoKernels != nil &&
-		p.C >= 64 && p.K >= 64 && p.OH*p.OW >= 14*14
+	if asmWinoKernels == nil || asmWino4Kernels == nil || winoUseGo || p.OH*p.OW < 14*14 {
+		return false
+	}
+	if op == opFilter {
+		return p.C >= 64 && p.K >= 64
+	}
+	return min(p.C, p.K) >= 16 && max(p.C, p.K) >= 64
 }
 
-// winoStride returns the distance between the 16 matrices of a chunk
+// winoAlgFor returns the algorithm op of p uses (see winogradOK).
+func winoAlgFor(p *tensor.ConvParams, op convOp) *winoAlg {
+	if forceAlg != nil {
+		return forceAlg
+	}
+	if op == opFilter && p.OH*p.OW < 28*28 {
+		return wino2
+	}
+	return wino4
+}
+
+// winoStride returns the distance between the a² matrices of a chunk
 // holding n floats each: n rounded up to a multiple of 16 (64-byte aligned
-// panels) plus 16, so that the 16 matrices' elements at the same index,
-// which the transforms read or write together, do not all map to the same
-// L1 cache set (n·4 bytes is often a multiple of 4 KiB).
+// panels) plus 16, so that the matrices' elements at the same index, which
+// the transforms read or write together, do not all map to the same L1
+// cache set (n·4 bytes is often a multiple of 4 KiB).
 func winoStride(n int) int { return (n+15)/16*16 + 16 }
 
-// winoWeights writes U = G g Gᵀ for every (k, c) of w [K][C][3][3] as 16
-// matrices [ξ][K][C] (kc apart); with flip, g is w[c][k] rotated 180° (K and
-// C being the transposed conv's, i.e. w is [C][K][3][3]).
-func winoWeights(w []float32, K, C, kc int, flip bool, u []float32) {
-	for k := 0; k < K; k++ {
-		for c := 0; c < C; c++ {
-			var g [9]float32
-			if flip {
-				src := w[(c*K+k)*9 : (c*K+k)*9+9]
-				for i := range g {
-					g[i] = src[8-i]
+// packU computes U = G g Gᵀ for every (k, c) of w [K][C][3][3] and writes
+// the a² matrices U[ξ] (K×C) packed for the SGEMM micro-kernel
+// (packWeights' layout, mPad·C floats apart); with flip, g is w[c][k]
+// rotated 180° (K and C being the transposed conv's, i.e. w is
+// [C][K][3][3]). Parallel over blocks of mr rows; each (row block, c)
+// writes a run of mr floats to every U[ξ].
+func (be *Backend) packU(al *winoAlg, w []float32, K, C int, flip bool, apack []float32) {
+	mr := bestKernel.mr
+	mPad := (K + mr - 1) / mr * mr
+	ta := al.a
+	na := ta * ta
+	var gm [6][3]float64
+	for i := range ta {
+		copy(gm[i][:], al.g[i])
+	}
+	be.parallel(mPad/mr, 1, func(lo, hi int) {
+		tmp := make([]float32, na*mr)
+		for ir := lo * mr; ir < hi*mr; ir += mr {
+			for c := 0; c < C; c++ {
+				for i := 0; i < mr; i++ {
+					k := ir + i
+					if k >= K {
+						for xi := 0; xi < na; xi++ {
+							tmp[xi*mr+i] = 0
+						}
+						continue
+					}
+					var g [9]float64
+					if flip {
+						src := w[(c*K+k)*9 : (c*K+k)*9+9]
+						for j := range g {
+							g[j] = float64(src[8-j])
+						}
+					} else {
+						for j, v := range w[(k*C+c)*9 : (k*C+c)*9+9] {
+							g[j] = float64(v)
+						}
+					}
+					var t [6][3]float64 // G g
+					for r := 0; r < ta; r++ {
+						for j := 0; j < 3; j++ {
+							t[r][j] = gm[r][0]*g[j] + gm[r][1]*g[3+j] + gm[r][2]*g[6+j]
+						}
+					}
+					for r := 0; r < ta; r++ {
+						for q := 0; q < ta; q++ {
+							tmp[(r*ta+q)*mr+i] = float32(t[r][0]*gm[q][0] + t[r][1]*gm[q][1] + t[r][2]*gm[q][2])
+						}
+					}
 				}
-			} else {
-				copy(g[:], w[(k*C+c)*9:(k*C+c)*9+9])
-			}
-			// G g: 4×3
-			var t [12]float32
-			for j := 0; j < 3; j++ {
-				g0, g1, g2 := g[j], g[3+j], g[6+j]
-				t[j] = g0
-				t[3+j] = 0.5 * (g0 + g1 + g2)
-				t[6+j] = 0.5 * (g0 - g1 + g2)
-				t[9+j] = g2
-			}
-			// (G g) Gᵀ: 4×4
-			o := k*C + c
-			for i := 0; i < 4; i++ {
-				r0, r1, r2 := t[3*i], t[3*i+1], t[3*i+2]
-				u[(4*i)*kc+o] = r0
-				u[(4*i+1)*kc+o] = 0.5 * (r0 + r1 + r2)
-				u[(4*i+2)*kc+o] = 0.5 * (r0 - r1 + r2)
-				u[(4*i+3)*kc+o] = r2
+				pc := c / convKC * convKC
+				kb := min(convKC, C-pc)
+				o := pc*mPad + ir*kb + (c-pc)*mr
+				for xi := 0; xi < na; xi++ {
+					copy(apack[xi*mPad*C+o:xi*mPad*C+o+mr], tmp[xi*mr:(xi+1)*mr])
+				}
 			}
 		}
-	}
+	})
 }
 
 // winoGroups returns the number of 16-tile groups per forward chunk for c
-// input and k output channels: a multiple of 3 (the chunk's T = 16·groups
-// tiles then fill whole 48-column panels), with V (16·c·T) and M (16·k·T)
-// about 2 MiB together (T = 240 at 64 channels, 96 at 128, 48 at 256:
-// measured best of 48…288 on the WRN-16-4 layers, BenchmarkWinogradLayer).
-func winoGroups(c, k int) int {
-	g := (1 << 19) / (16 * 16 * (c + k)) / 3 * 3
+// input and k output channels and a² matrices: a multiple of 3 (the
+// chunk's T = 16·groups tiles then fill whole 48-column panels), with V
+// (a²·c·T) and M (a²·k·T) about 2 MiB together (for F(2×2): T = 240 at 64
+// channels, 96 at 128, 48 at 256: measured best of 48…288 on the WRN-16-4
+// layers, BenchmarkWinogradLayer).
+func winoGroups(c, k, na int) int {
+	g := (1 << 19) / (na * 16 * (c + k)) / 3 * 3
 	return max(3, min(g, 18))
 }
 
-// winoConv runs the forward Winograd convolution of p; u holds U [ξ][K][C]
-// (winoWeights, kc = K·C).
-func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
+// winoConv runs the forward Winograd convolution of p with al, with the
+// weights w ([K][C][3][3], or [C][K][3][3] rotated with flip: see packU).
+func (be *Backend) winoConv(al *winoAlg, p *tensor.ConvParams, ys, xs, w []float32, flip bool) {
 	kn := bestKernel
-	kern := winoKernels
+	kern := al.kernels()
 	mr, nr := kn.mr, kn.nr
+	ta, tm := al.a, al.m
+	na := ta * ta
 	N, C, K, H, W, OH, OW := p.N, p.C, p.K, p.H, p.W, p.OH, p.OW
 	hw, ohw := H*W, OH*OW
 	n16 := (N + 15) / 16 * 16
@@ -292,15 +409,13 @@ func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
 	x, y := *xt, *yt
 	clear(x[hw*psx : hw*psx+C*ldn]) // the zero pixel
 	mPad := (K + mr - 1) / mr * mr
-	apack := getScratch(16 * mPad * C)
+	apack := getScratch(na * mPad * C)
 	defer putScratch(apack)
-	for xi := 0; xi < 16; xi++ {
-		packWeights(kn, u, xi*K*C, K, C, (*apack)[xi*mPad*C:])
-	}
-	tW := (OW + 1) / 2
+	be.packU(al, w, K, C, flip, *apack)
+	tW := (OW + tm - 1) / tm
 	nb := n16 / 16
-	groups := (OH + 1) / 2 * tW * nb
-	gc := winoGroups(C, K)
+	groups := (OH + tm - 1) / tm * tW * nb
+	gc := winoGroups(C, K, na)
 	T := 16 * gc
 	nch := (groups + gc - 1) / gc
 	vs, ms := winoStride(C*T), winoStride(K*T)
@@ -309,39 +424,39 @@ func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
 		slots <- i
 	}
 	be.parallelDyn(nch, 1, func(lo, hi int) {
-		s := getWinoScratch(kn, 16*vs, 16*ms)
+		s := getWinoScratch(kn, na*vs, na*ms)
 		defer winoPool.Put(s)
 		slot := <-slots
 		defer func() { slots <- slot }()
 		dummy := (ohw + slot) * psy * 4 // byte offset of this worker's dummy pixel
-		var offs [16]int
-		var oo [4]int
+		var offs [36]int
+		var oo [16]int
 		for ch := lo; ch < hi; ch++ {
 			g0 := ch * gc
 			ng := min(gc, groups-g0)
 			nt := 16 * ng
 			for gi := 0; gi < ng; gi++ {
 				tp, b := (g0+gi)/nb, (g0+gi)%nb
-				ih0, iw0 := 2*(tp/tW)-p.PH, 2*(tp%tW)-p.PW
-				for r := 0; r < 4; r++ {
-					for c := 0; c < 4; c++ {
+				ih0, iw0 := tm*(tp/tW)-p.PH, tm*(tp%tW)-p.PW
+				for r := 0; r < ta; r++ {
+					for c := 0; c < ta; c++ {
 						ih, iw := ih0+r, iw0+c
 						pix := hw
 						if ih >= 0 && ih < H && iw >= 0 && iw < W {
 							pix = ih*W + iw
 						}
-						offs[4*r+c] = (pix*psx + 16*b) * 4
+						offs[ta*r+c] = (pix*psx + 16*b) * 4
 					}
 				}
 				t := 16 * gi
 				for pc := 0; pc < C; pc += convKC {
 					kb := min(convKC, C-pc)
 					o := pc*T + t/nr*nr*kb + t%nr
-					_ = s.v[o+15*vs+(kb-1)*nr+15]
+					_ = s.v[o+(na-1)*vs+(kb-1)*nr+15]
 					kern.in(kb, &x[pc*ldn], &offs[0], ldn*4, &s.v[o], nr*4, vs*4)
 				}
 			}
-			for xi := 0; xi < 16; xi++ {
+			for xi := 0; xi < na; xi++ {
 				for pc := 0; pc < C; pc += convKC {
 					kb := min(convKC, C-pc)
 					ab := (*apack)[xi*mPad*C+pc*mPad:]
@@ -359,17 +474,17 @@ func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
 			}
 			for gi := 0; gi < ng; gi++ {
 				tp, b := (g0+gi)/nb, (g0+gi)%nb
-				oh0, ow0 := 2*(tp/tW), 2*(tp%tW)
-				for r := 0; r < 2; r++ {
-					for c := 0; c < 2; c++ {
+				oh0, ow0 := tm*(tp/tW), tm*(tp%tW)
+				for r := 0; r < tm; r++ {
+					for c := 0; c < tm; c++ {
 						if oh, ow := oh0+r, ow0+c; oh < OH && ow < OW {
-							oo[2*r+c] = ((oh*OW+ow)*psy + 16*b) * 4
+							oo[tm*r+c] = ((oh*OW+ow)*psy + 16*b) * 4
 						} else {
-							oo[2*r+c] = dummy
+							oo[tm*r+c] = dummy
 						}
 					}
 				}
-				_ = s.m[15*ms+(K-1)*T+16*gi+15]
+				_ = s.m[(na-1)*ms+(K-1)*T+16*gi+15]
 				kern.out(K, &s.m[16*gi], ms*4, T*4, &y[0], &oo[0], ldn*4)
 			}
 		}
@@ -379,26 +494,22 @@ func (be *Backend) winoConv(p *tensor.ConvParams, ys, xs, u []float32) {
 
 // winogradForward computes y = conv(x, w) for an eligible p.
 func (be *Backend) winogradForward(p *tensor.ConvParams, ys, xs, ws []float32) {
-	u := getScratch(16 * p.K * p.C)
-	defer putScratch(u)
-	winoWeights(ws, p.K, p.C, p.K*p.C, false, *u)
-	be.winoConv(p, ys, xs, *u)
+	be.winoConv(winoAlgFor(p, opForward), p, ys, xs, ws, false)
 }
 
 // winogradBackwardData computes dx as the forward Winograd convolution of
 // dy with the rotated, transposed kernel: padding 2−p, output H×W.
 func (be *Backend) winogradBackwardData(p *tensor.ConvParams, dxs, dys, ws []float32) {
+	al := winoAlgFor(p, opData)
 	q := tensor.ConvParams{N: p.N, C: p.K, H: p.OH, W: p.OW, K: p.C, Groups: 1,
 		KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PH: 2 - p.PH, PW: 2 - p.PW, OH: p.H, OW: p.W}
-	u := getScratch(16 * p.K * p.C)
-	defer putScratch(u)
-	winoWeights(ws, q.K, q.C, q.K*q.C, true, *u)
-	be.winoConv(&q, dxs, dys, *u)
+	be.winoConv(al, &q, dxs, dys, ws, true)
 }
 
 // winoFilterTiles is the number of tiles per filter chunk: the depth of
-// its GEMMs.
-const winoFilterTiles = 192
+// its GEMMs (measured best of 48…256 for F(4×4) on 64 channels, within
+// noise for F(2×2) and on 128).
+const winoFilterTiles = 96
 
 // winogradBackwardFilter computes dw (summed over the batch) for an
 // eligible p: each worker accumulates dU [ξ][K][C] over its chunks, the
@@ -409,7 +520,10 @@ const winoFilterTiles = 192
 // 16·nv columns of C, so that no column is wasted on padding C to the
 // SGEMM kernel's 48).
 func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []float32) {
-	kern := winoKernels
+	al := winoAlgFor(p, opFilter)
+	kern := al.kernels()
+	ta, tm := al.a, al.m
+	na := ta * ta
 	fns := goDirKernels.fns
 	if asmDirKernels != nil {
 		fns = asmDirKernels.fns
@@ -427,8 +541,8 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	x, dy := *xt, *dyt
 	clear(x[hw*psx : hw*psx+N*ldc]) // the zero pixels
 	clear(dy[ohw*psy : ohw*psy+N*ldk])
-	tW := (OW + 1) / 2
-	tiles := (OH + 1) / 2 * tW * N
+	tW := (OW + tm - 1) / tm
+	tiles := (OH + tm - 1) / tm * tW * N
 	T := winoFilterTiles
 	nch := (tiles + T - 1) / T
 	workers := min(be.threads, nch)
@@ -443,13 +557,13 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 		wg.Add(1)
 		go func(wi int) {
 			defer wg.Done()
-			acc := getScratch(16 * ka)
+			acc := getScratch(na * ka)
 			clear(*acc)
 			accs[wi] = acc
-			s := getWinoScratch(bestKernel, 16*vs, 16*as)
+			s := getWinoScratch(bestKernel, na*vs, na*as)
 			defer winoPool.Put(s)
-			var offs [16]int
-			var oo [4]int
+			var offs [36]int
+			var oo [16]int
 			zero := [1]int{}
 			for {
 				ch := int(next.Add(1) - 1)
@@ -461,32 +575,32 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 				for i := 0; i < nt; i++ {
 					tp, n := (t0+i)/N, (t0+i)%N
 					th, tw := tp/tW, tp%tW
-					ih0, iw0 := 2*th-p.PH, 2*tw-p.PW
-					for r := 0; r < 4; r++ {
-						for c := 0; c < 4; c++ {
+					ih0, iw0 := tm*th-p.PH, tm*tw-p.PW
+					for r := 0; r < ta; r++ {
+						for c := 0; c < ta; c++ {
 							ih, iw := ih0+r, iw0+c
 							pix := hw
 							if ih >= 0 && ih < H && iw >= 0 && iw < W {
 								pix = ih*W + iw
 							}
-							offs[4*r+c] = (pix*psx + n*ldc) * 4
+							offs[ta*r+c] = (pix*psx + n*ldc) * 4
 						}
 					}
-					_ = s.v[15*vs+i*ldc+c16-1]
+					_ = s.v[(na-1)*vs+i*ldc+c16-1]
 					kern.in(c16/16, &x[0], &offs[0], 64, &s.v[i*ldc], 64, vs*4)
-					for r := 0; r < 2; r++ {
-						for c := 0; c < 2; c++ {
+					for r := 0; r < tm; r++ {
+						for c := 0; c < tm; c++ {
 							pix := ohw
-							if oh, ow := 2*th+r, 2*tw+c; oh < OH && ow < OW {
+							if oh, ow := tm*th+r, tm*tw+c; oh < OH && ow < OW {
 								pix = oh*OW + ow
 							}
-							oo[2*r+c] = (pix*psy + n*ldk) * 4
+							oo[tm*r+c] = (pix*psy + n*ldk) * 4
 						}
 					}
-					_ = s.m[15*as+i*ldk+k16-1]
+					_ = s.m[(na-1)*as+i*ldk+k16-1]
 					kern.grad(k16/16, &dy[0], &oo[0], 64, &s.m[i*ldk], 64, as*4, 32)
 				}
-				for xi := 0; xi < 16; xi++ {
+				for xi := 0; xi < na; xi++ {
 					for k0 := 0; k0 < kp; k0 += 8 {
 						for _, sl := range slices {
 							o := xi*ka + k0*c16 + sl.start
@@ -503,28 +617,26 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	wg.Wait()
 	du := *accs[0]
 	for _, a := range accs[1:] {
-		for i, v := range (*a)[:16*ka] {
+		for i, v := range (*a)[:na*ka] {
 			du[i] += v
 		}
 		putScratch(a)
 	}
 	// dW = Gᵀ dU G per (k, c).
-	for o := 0; o < K*C; o++ {
-		ao := o/C*c16 + o%C
-		var t [12]float32 // Gᵀ dU: 3×4
-		for j := 0; j < 4; j++ {
-			u0, u1, u2, u3 := du[j*ka+ao], du[(4+j)*ka+ao], du[(8+j)*ka+ao], du[(12+j)*ka+ao]
-			t[j] = u0 + 0.5*(u1+u2)
-			t[4+j] = 0.5 * (u1 - u2)
-			t[8+j] = 0.5*(u1+u2) + u3
+	gt := transposeM(al.g)
+	be.parallel(K, 1, func(lo, hi int) {
+		d, t, out := make([]float64, na), make([]float64, 3*ta), make([]float64, 9)
+		for k := lo; k < hi; k++ {
+			for c := 0; c < C; c++ {
+				ao := k*c16 + c
+				for xi := range d {
+					d[xi] = float64(du[xi*ka+ao])
+				}
+				for i, v := range sandwichInto(gt, d, t, out) {
+					dw[(k*C+c)*9+i] = float32(v)
+				}
+			}
 		}
-		g := dw[o*9 : o*9+9]
-		for i := 0; i < 3; i++ {
-			u0, u1, u2, u3 := t[4*i], t[4*i+1], t[4*i+2], t[4*i+3]
-			g[3*i] = u0 + 0.5*(u1+u2)
-			g[3*i+1] = 0.5 * (u1 - u2)
-			g[3*i+2] = 0.5*(u1+u2) + u3
-		}
-	}
+	})
 	putScratch(accs[0])
 }

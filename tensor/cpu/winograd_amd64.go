@@ -21,3 +21,21 @@ var asmWinoKernels = func() *winoKernelSet {
 	}
 	return &winoKernelSet{name: "avx512", in: winoInAVX512, out: winoOutAVX512, grad: winoGradAVX512}
 }()
+
+//go:noescape
+func winoIn4AVX512(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi int)
+
+//go:noescape
+func winoOut4AVX512(n int, src *float32, srcXi, srcStep int, dst *float32, offs *int, dstStep int)
+
+//go:noescape
+func winoGrad4AVX512(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi, half int)
+
+// asmWino4Kernels are the assembly F(4×4, 3×3) transforms, nil without
+// AVX-512.
+var asmWino4Kernels = func() *winoKernelSet {
+	if asmWinoKernels == nil {
+		return nil
+	}
+	return &winoKernelSet{name: "avx512", in: winoIn4AVX512, out: winoOut4AVX512, grad: winoGrad4AVX512}
+}()

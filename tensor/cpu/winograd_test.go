@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -28,54 +29,85 @@ var winoCases = []convCase{
 }
 
 // TestWinogradAgainstNaive checks the forward, data-gradient and
-// filter-gradient results of the Winograd path against the float64 naive
-// convolution. The tolerance is compare's 1e-5·Σ|terms| + 1e-6: the
-// transforms add a few roundings of values of the size of the terms (the
-// transformed tiles are sums of up to 16 products), so F(2×2, 3×3) in fp32
-// stays well inside it, while a wrong tap or a missing tile is off by
-// whole terms.
+// filter-gradient results of both Winograd algorithms, with the Go and the
+// assembly transforms, against the float64 naive convolution, to within
+// tol·Σ|terms| + 1e-6 per value. The transforms add a few roundings of
+// values of the size of the terms, scaled by the transform matrices'
+// coefficients: for F(2×2, 3×3) (coefficients ±1, ½) tol = 1e-5 (the
+// other paths' tolerance), for F(4×4, 3×3) (coefficients up to 8 and
+// 1/24, the usual fp32 error a few times larger) tol = 1e-4, while a wrong
+// tap or a missing tile is off by whole terms.
 func TestWinogradAgainstNaive(t *testing.T) {
 	if !winogradEligible(&tensor.ConvParams{Groups: 1, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1}) {
 		testenv.Skip(t, "the SGEMM micro-kernel is not AVX-512's 8×48: the Winograd path is off")
 	}
-	savedF, savedO, savedK := forceWino, winoOff, winoKernels
-	defer func() { forceWino, winoOff, winoKernels = savedF, savedO, savedK }()
+	savedF, savedO, savedG, savedA := forceWino, winoOff, winoUseGo, forceAlg
+	defer func() { forceWino, winoOff, winoUseGo, forceAlg = savedF, savedO, savedG, savedA }()
 	forceWino, winoOff = true, false
-	sets := []*winoKernelSet{goWinoKernels}
-	if asmWinoKernels != nil {
-		sets = append(sets, asmWinoKernels)
-	}
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, set := range sets {
-		winoKernels = set
-		for _, threads := range []int{1, 2, 3} {
-			be := &Backend{threads: threads}
-			for i, cc := range winoCases {
-				p := cc.params()
-				for _, op := range []convOp{opForward, opData, opFilter} {
-					if !winogradOK(&p, op) {
-						t.Fatalf("case %d %+v: Winograd not selected", i, p)
-					}
+	for _, al := range []struct {
+		*winoAlg
+		tol float64
+	}{{wino2, 1e-5}, {wino4, 1e-4}} {
+		forceAlg = al.winoAlg
+		for _, useGo := range []bool{true, false} {
+			winoUseGo = useGo
+			kern := al.kernels().name
+			for _, threads := range []int{1, 2, 3} {
+				if useGo && threads == 3 {
+					continue
 				}
-				name := fmt.Sprintf("%s/t%d/case%d_%+v", set.name, threads, i, p)
-				x := randSlice(r, p.N*p.C*p.H*p.W)
-				w := randSlice(r, p.K*p.C*9)
-				dy := randSlice(r, p.N*p.K*p.OH*p.OW)
-				y, dx, dw, ya, dxa, dwa := naiveConv(p, x, w, dy)
-				yb := &Buf{F: randSlice(r, len(y))}
-				dxb := &Buf{F: randSlice(r, len(dx))}
-				dwb := &Buf{F: randSlice(r, len(dw))}
-				be.ConvForward(p, yb, &Buf{F: x}, &Buf{F: w})
-				be.ConvBackwardData(p, dxb, &Buf{F: dy}, &Buf{F: w})
-				be.ConvBackwardFilter(p, dwb, &Buf{F: x}, &Buf{F: dy})
-				compare(t, name+"/y", yb.F, y, ya)
-				compare(t, name+"/dx", dxb.F, dx, dxa)
-				compare(t, name+"/dw", dwb.F, dw, dwa)
+				be := &Backend{threads: threads}
+				for i, cc := range winoCases {
+					p := cc.params()
+					for _, op := range []convOp{opForward, opData, opFilter} {
+						if !winogradOK(&p, op) {
+							t.Fatalf("case %d %+v: Winograd not selected", i, p)
+						}
+					}
+					name := fmt.Sprintf("%s/%s/t%d/case%d_%+v", al.name, kern, threads, i, p)
+					x := randSlice(r, p.N*p.C*p.H*p.W)
+					w := randSlice(r, p.K*p.C*9)
+					dy := randSlice(r, p.N*p.K*p.OH*p.OW)
+					y, dx, dw, ya, dxa, dwa := naiveConv(p, x, w, dy)
+					yb := &Buf{F: randSlice(r, len(y))}
+					dxb := &Buf{F: randSlice(r, len(dx))}
+					dwb := &Buf{F: randSlice(r, len(dw))}
+					be.ConvForward(p, yb, &Buf{F: x}, &Buf{F: w})
+					be.ConvBackwardData(p, dxb, &Buf{F: dy}, &Buf{F: w})
+					be.ConvBackwardFilter(p, dwb, &Buf{F: x}, &Buf{F: dy})
+					winoCompare(t, name+"/y", yb.F, y, ya, al.tol)
+					winoCompare(t, name+"/dx", dxb.F, dx, dxa, al.tol)
+					winoCompare(t, name+"/dw", dwb.F, dw, dwa, al.tol)
+				}
 			}
 		}
 	}
 	if asmWinoKernels == nil {
 		testenv.Skip(t, "no AVX-512: the assembly transforms of the Winograd convolution were not tested (the Go ones were)")
+	}
+}
+
+// winoCompare checks got against want to within tol·scale + 1e-6 and
+// reports the largest error relative to scale.
+func winoCompare(t *testing.T, what string, got []float32, want, scale []float64, tol float64) {
+	t.Helper()
+	bad, worst := 0, 0.0
+	for i := range want {
+		d := math.Abs(float64(got[i]) - want[i])
+		worst = max(worst, d/scale[i])
+		if d > tol*scale[i]+1e-6 || math.IsNaN(float64(got[i])) {
+			if bad < 5 {
+				t.Errorf("%s[%d] = %v, want %v (tol %.3g)", what, i, got[i], want[i], tol*scale[i]+1e-6)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d values wrong", what, bad, len(want))
+	}
+	if testing.Verbose() && worst > tol/10 {
+		t.Logf("%s: largest error %.3g·Σ|terms|", what, worst)
 	}
 }
 
@@ -118,27 +150,59 @@ func TestWinogradMatchesDefault(t *testing.T) {
 	}
 }
 
-// TestWinogradSelection checks that the WRN-16-4 3×3 stride-1 layers with
-// 64+ channels take the Winograd path for all three kernels (so a change to
-// the rule cannot silently fall back), and that other shapes do not.
+// TestWinogradSelection checks which WRN-16-4 and WRN-16-1 convs take the
+// Winograd path, with which algorithm (so that a change to the rule cannot
+// silently fall back), and that ineligible shapes do not.
 func TestWinogradSelection(t *testing.T) {
 	if asmWinoKernels == nil || !winogradEligible(&tensor.ConvParams{Groups: 1, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1}) {
 		testenv.Skip(t, "no AVX-512: the Winograd path is off")
 	}
-	n := 0
+	// WRN-16-4 at batch 64: the 3×3 stride-1 convs on 28×28 (16→64 and
+	// 64→64) and 14×14 (128→128), not the 1→16 stem; the filter gradient
+	// not for 16→64
+	type want struct {
+		fwd, data, filter *winoAlg // nil: not Winograd
+	}
+	got := map[string]int{}
 	for _, p := range wrnConvs(64, 4, nil) {
-		want := p.KH == 3 && p.SH == 1 && p.C >= 64 && p.OH >= 14
-		for _, op := range []convOp{opForward, opData, opFilter} {
-			if got := winogradOK(&p, op); got != want {
-				t.Errorf("%+v op %d: Winograd selected %v, want %v", p, op, got, want)
+		var w want
+		if p.KH == 3 && p.SH == 1 && p.OH >= 14 && p.C >= 16 {
+			w.fwd, w.data, w.filter = wino4, wino4, wino4
+			if p.OH < 28 {
+				w.filter = wino2
+			}
+			if p.C < 64 {
+				w.filter = nil
 			}
 		}
-		if want {
-			n++
+		for _, o := range []struct {
+			op   convOp
+			name string
+			al   *winoAlg
+		}{{opForward, "forward", w.fwd}, {opData, "data", w.data}, {opFilter, "filter", w.filter}} {
+			ok := winogradOK(&p, o.op)
+			if ok != (o.al != nil) {
+				t.Errorf("%+v %s: Winograd selected %v, want %v", p, o.name, ok, o.al != nil)
+				continue
+			}
+			if ok {
+				if al := winoAlgFor(&p, o.op); al != o.al {
+					t.Errorf("%+v %s: Winograd %s, want %s", p, o.name, al.name, o.al.name)
+				}
+				got[o.name]++
+			}
 		}
 	}
-	if n != 6 {
-		t.Errorf("%d WRN-16-4 layers take Winograd, want 6", n)
+	if got["forward"] != 7 || got["data"] != 7 || got["filter"] != 6 {
+		t.Errorf("WRN-16-4 convs on the Winograd path: %v, want 7 forward, 7 data, 6 filter", got)
+	}
+	// WRN-16-1 at batch 32 keeps the other paths.
+	for _, p := range wrnConvs(32, 1, nil) {
+		for _, op := range []convOp{opForward, opData, opFilter} {
+			if winogradOK(&p, op) {
+				t.Errorf("WRN-16-1 %+v op %d: Winograd selected", p, op)
+			}
+		}
 	}
 	for _, cc := range []convCase{
 		{64, 64, 14, 14, 64, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},  // stride 2

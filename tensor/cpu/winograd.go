@@ -8,15 +8,17 @@ import (
 	"github.com/dash-go/dash/tensor"
 )
 
-// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, undilated, ungrouped
-// 2-D convolutions (Lavin & Gray 2016). The output is cut into 2×2 tiles,
-// each computed from a 4×4 input tile (tiles overlap by 2):
+// Winograd convolution F(m×m, 3×3), m = 2 or 4, for 3×3, stride-1,
+// undilated, ungrouped 2-D convolutions (Lavin & Gray 2016). The output is
+// cut into m×m tiles, each computed from an a×a input tile (a = m+2, tiles
+// overlapping by 2):
 //
-//	Y = Aᵀ [U ⊙ V] A,  U = G g Gᵀ (4×4 per (k, c)),  V = Bᵀ d B (4×4 per tile, c)
+//	Y = Aᵀ [U ⊙ V] A,  U = G g Gᵀ (a×a per (k, c)),  V = Bᵀ d B (a×a per tile, c)
 //
-// so that each of the 16 positions ξ of the 4×4 transformed tile is one GEMM
-// over the channels, 16·K·C·T multiply-adds for T tiles instead of the
-// 36·K·C·T of the direct convolution (2.25× fewer):
+// so that each of the a² positions ξ of the transformed tile is one GEMM
+// over the channels: a²·K·C·T multiply-adds for T tiles of m² outputs
+// instead of the direct convolution's 9·m²·K·C·T (2.25× fewer for
+// F(2×2), 4× for F(4×4)):
 //
 //	forward:         M[ξ] (K×T) = U[ξ] (K×C) · V[ξ] (C×T), then Y = Aᵀ M A
 //	backward data:   the forward convolution of dy with the kernel rotated
@@ -25,11 +27,12 @@ import (
 //	                 dW = Gᵀ dU G   (from y = Aᵀ[(Gg)⊙(Bᵀd)] ⇒
 //	                 dg = Gᵀ[(A dy Aᵀ)⊙(Bᵀ d B)]G)
 //
-// with the 1-D matrices
-//
-//	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-//	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
-//	Aᵀ = [1 1 1 0; 0 1 -1 -1]
+// with the 1-D matrices of wino2 and wino4 (F(2×2): Bᵀ = [1 0 -1 0; 0 1 1 0;
+// 0 -1 1 0; 0 1 0 -1], G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], Aᵀ = [1 1 1 0;
+// 0 1 -1 -1]). F(4×4) does fewer multiplies but its transforms have larger
+// coefficients (fp32 error ~1e-5 of Σ|terms| against ~2e-6) and its a² = 36
+// matrices of U and of the accumulated dU are larger, which costs on small
+// maps and wide layers (see winogradOK for which one each op uses).
 //
 // The transforms are O(C·T) against the GEMMs' O(K·C·T) but, done tile by
 // tile in scalar Go, they cost more than the GEMMs (~35 ns per tile and
@@ -40,26 +43,18 @@ import (
 // toPCN) for the forward and data kernels, whose GEMMs have the tiles as
 // columns, and channels innermost ([pixel][sample][channel], toPNC) for
 // the filter kernel, whose GEMMs have the channels as columns and the tiles
-// as depth. Tiles are processed in chunks (a few hundred tiles), one chunk
-// per thread at a time (handed out dynamically), so that a chunk's V and M
-// stay in L2 between the transforms and the 16 GEMMs. The transforms write
+// as depth. Tiles are processed in chunks (tens to hundreds of tiles), one
+// chunk per thread at a time (handed out dynamically), so that a chunk's V
+// and M stay in L2 between the transforms and the a² GEMMs. The transforms write
 // straight into the packed panel layouts of the SGEMM micro-kernel
-// (sgemm.go) and U is packed once per call, so the GEMMs are bare
-// micro-kernel loops (microTile). Taps outside the input read a zero pixel
+// (sgemm.go) and U is computed straight into them once per call (packU), so
+// the forward GEMMs are bare micro-kernel loops (microTile); the filter's
+// run on the direct path's micro-kernels (dirFn). Taps outside the input read a zero pixel
 // appended to the copy, and outputs outside the output (odd sizes) go to a
 // per-worker dummy pixel appended to the output copy, so any H, W and
 // padding work.
 
-// winoKernelSet holds the three vector transforms (16 lanes; offsets and
-// strides in bytes):
-//
-//	in:   for i < n: d[j] = src[offs[j]] (j = 4r+c of the 4×4 input tile),
-//	      dst[ξ·dstXi] = (Bᵀ d B)[ξ]; src += srcStep, dst += dstStep
-//	out:  for i < n: m[ξ] = src[ξ·srcXi], dst[offs[j]] = (Aᵀ m A)[j]
-//	      (j = 2r+c); src += srcStep, dst += dstStep
-//	grad: for i < n: g[j] = src[offs[j]] (j = 2r+c), D = A g Aᵀ, lanes 0–7
-//	      of D[ξ] at dst + ξ·dstXi and lanes 8–15 at dst + ξ·dstXi + half;
-//	      src += srcStep, dst += dstStep
+// winoKernelSet holds the three vector transforms of a winoAlg.
 type winoKernelSet struct {
 	name string
 	in   func(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi int)

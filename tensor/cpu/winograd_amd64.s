@@ -2,9 +2,15 @@
 
 #include "textflag.h"
 
-// AVX-512 transforms of the Winograd F(2×2, 3×3) convolution (winograd.go);
-// each zmm holds one element of 16 tiles (16 samples or 16 channels). All
-// offsets and strides are in bytes.
+// AVX-512 transforms of the Winograd F(2×2, 3×3) and F(4×4, 3×3)
+// convolutions (winograd.go, see winoAlg for the contracts); each zmm holds
+// one element of 16 tiles (16 samples or 16 channels). All offsets and
+// strides are in bytes. The F(4×4) kernels are mechanical: each output of a
+// 6-vector linear map is one VMOVAPS/VMULPS for its first nonzero
+// coefficient, then one VADDPS/VSUBPS (±1) or VFMADD231PS/VFNMADD231PS
+// (other coefficients, broadcast in Z29–Z31; Z28 is zero) per further
+// nonzero coefficient of the matrix row (Bᵀ, Aᵀ or A); TestWinogradAgainstNaive
+// checks them against the Go transforms and the naive convolution.
 
 // func winoInAVX512(n int, src *float32, offs *int, srcStep int, dst *float32, dstStep, dstXi int)
 //

@@ -196,6 +196,12 @@ func TestWinogradSelection(t *testing.T) {
 	if got["forward"] != 7 || got["data"] != 7 || got["filter"] != 6 {
 		t.Errorf("WRN-16-4 convs on the Winograd path: %v, want 7 forward, 7 data, 6 filter", got)
 	}
+	// A batch that is not a multiple of 16 (padded to 16 lanes): 16→64
+	// keeps the other paths forward, not for the data gradient.
+	p := convCase{10, 16, 85, 85, 64, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}.params()
+	if winogradOK(&p, opForward) || !winogradOK(&p, opData) {
+		t.Errorf("%+v: Winograd forward %v, data %v; want false, true", p, winogradOK(&p, opForward), winogradOK(&p, opData))
+	}
 	// WRN-16-1 at batch 32 keeps the other paths.
 	for _, p := range wrnConvs(32, 1, nil) {
 		for _, op := range []convOp{opForward, opData, opFilter} {

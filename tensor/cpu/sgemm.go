@@ -2,6 +2,7 @@ package cpu
 
 //go:generate go run ./internal/sgemmgen -o sgemm_amd64.s
 //go:generate go run ./internal/convgen -o convdirect_amd64.s
+//go:generate go run ./internal/winogen -o winograd_amd64.s
 
 import (
 	"runtime"

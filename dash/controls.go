@@ -361,7 +361,10 @@ type SeedSummary struct {
 
 // RunSeeds runs the pipeline for seeds cfg.Seed … cfg.Seed+n−1, each in its
 // own directory OutDir/seed-<s>, and writes summary.json, summary.md and
-// summary.png to OutDir. With n == 1 it is Run in OutDir itself.
+// summary.png to OutDir. With n == 1 it is Run in OutDir itself. Every
+// seed trains on cfg.Split, the data drawn once (the CLI draws it with the
+// first seed), so seed s+i of a multi-seed run differs from a single run
+// with seed s+i, whose split is drawn with s+i.
 func RunSeeds(ctx context.Context, cfg Config, n int) (*SeedSummary, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("dash: --seeds %d must be at least 1", n)
@@ -384,9 +387,11 @@ func RunSeeds(ctx context.Context, cfg Config, n int) (*SeedSummary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seed %d: %w", c.Seed, err)
 		}
-		secs := m.SearchSeconds
-		for _, nr := range m.Networks {
-			secs += nr.HPOSeconds + nr.Seconds
+		secs := m.SearchSeconds + m.NetworksSeconds // wall: networks may train two at a time
+		if m.NetworksSeconds == 0 {                 // metrics.json from before networks_seconds
+			for _, nr := range m.Networks {
+				secs += nr.HPOSeconds + nr.Seconds
+			}
 		}
 		sum.Seeds = append(sum.Seeds, SeedRow{Seed: c.Seed, Dir: c.OutDir, Controls: m.Controls, Alpha: m.Alpha, Seconds: secs})
 	}
@@ -436,9 +441,11 @@ func Summarize(dir string) (*SeedSummary, error) {
 		if m.Task != sum.Task || m.Budget != sum.Budget {
 			return nil, fmt.Errorf("%s: task %s budget %s, but %s has task %s budget %s", dir, m.Task, m.Budget, dirs[0], sum.Task, sum.Budget)
 		}
-		secs := m.SearchSeconds
-		for _, nr := range m.Networks {
-			secs += nr.HPOSeconds + nr.Seconds
+		secs := m.SearchSeconds + m.NetworksSeconds // wall: networks may train two at a time
+		if m.NetworksSeconds == 0 {                 // metrics.json from before networks_seconds
+			for _, nr := range m.Networks {
+				secs += nr.HPOSeconds + nr.Seconds
+			}
 		}
 		sum.Random = max(sum.Random, len(m.Controls.Random))
 		sum.Seeds = append(sum.Seeds, SeedRow{Seed: m.Seed, Dir: filepath.Join(dir, fmt.Sprintf("seed-%d", m.Seed)), Controls: m.Controls, Alpha: m.Alpha, Seconds: secs})

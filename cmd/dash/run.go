@@ -101,7 +101,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")
 	fs.IntVar(&f.random, "random", -1, "random architectures (uniform (k, d) per layer) trained as controls, each with its own hyperparameter stage (default: the budget's)")
 	fs.IntVar(&f.parallel, "parallel", 0, "networks (searched, baseline, random) trained at once after the search (default: 2 on a CPU backend with 2+ threads, else 1; each network's result is the same either way, peak memory grows)")
-	fs.IntVar(&f.seeds, "seeds", 1, "repeat search and retraining over seeds --seed … --seed+N-1 (runs in <out>/seed-<s>, summary.md over them)")
+	fs.IntVar(&f.seeds, "seeds", 1, "repeat search and retraining over seeds --seed … --seed+N-1 (runs in <out>/seed-<s>, summary.md over them); the data split (validation split, subset) is drawn once, with --seed, and shared by all N")
 	fs.StringVar(&f.backbone, "backbone", "", "backbone instead of the task's: "+strings.Join(nn.BackboneNames(), ", "))
 	addObjectiveFlags(fs, &f.objective)
 	fs.StringVar(&f.retrainBackbone, "retrain-backbone", "", "backbone for the discrete networks only (hyperparameters, retraining, eval), e.g. resnet1d-causal (default: the searched one)")

@@ -387,12 +387,8 @@ func RunSeeds(ctx context.Context, cfg Config, n int) (*SeedSummary, error) {
 		if err != nil {
 			return nil, fmt.Errorf("seed %d: %w", c.Seed, err)
 		}
-		secs := m.SearchSeconds + m.NetworksSeconds // wall: networks may train two at a time
-		if m.NetworksSeconds == 0 {                 // metrics.json from before networks_seconds
-			for _, nr := range m.Networks {
-				secs += nr.HPOSeconds + nr.Seconds
-			}
-		}
+		wall, _ := m.NetworkTimes() // networks may train two at a time
+		secs := m.SearchSeconds + wall
 		sum.Seeds = append(sum.Seeds, SeedRow{Seed: c.Seed, Dir: c.OutDir, Controls: m.Controls, Alpha: m.Alpha, Seconds: secs})
 	}
 	sum.aggregate()
@@ -441,12 +437,8 @@ func Summarize(dir string) (*SeedSummary, error) {
 		if m.Task != sum.Task || m.Budget != sum.Budget {
 			return nil, fmt.Errorf("%s: task %s budget %s, but %s has task %s budget %s", dir, m.Task, m.Budget, dirs[0], sum.Task, sum.Budget)
 		}
-		secs := m.SearchSeconds + m.NetworksSeconds // wall: networks may train two at a time
-		if m.NetworksSeconds == 0 {                 // metrics.json from before networks_seconds
-			for _, nr := range m.Networks {
-				secs += nr.HPOSeconds + nr.Seconds
-			}
-		}
+		wall, _ := m.NetworkTimes() // networks may train two at a time
+		secs := m.SearchSeconds + wall
 		sum.Random = max(sum.Random, len(m.Controls.Random))
 		sum.Seeds = append(sum.Seeds, SeedRow{Seed: m.Seed, Dir: filepath.Join(dir, fmt.Sprintf("seed-%d", m.Seed)), Controls: m.Controls, Alpha: m.Alpha, Seconds: secs})
 		_ = i

@@ -183,10 +183,9 @@ type Config struct {
 
 // ParallelNetworks is the number of networks Run trains at once when
 // Config.Parallel is 0: 2 on a CPU backend with at least 2 threads, 1
-// otherwise. Two networks at once keep both cores busy through each
-// step's serial parts (optimiser, loss, evaluation, checkpoints): the
-// demo went from 1.72× to 1.90× CPU per wall second, 3 min 21 s to
-// 3 min 1 s (README).
+// otherwise. Two networks at once keep both cores busier: the demo went
+// from 1.72× to 1.90× CPU per wall second, 3 min 21 s to 3 min 1 s
+// (README).
 func ParallelNetworks(be tensor.Backend) int {
 	if c, ok := be.(*cpu.Backend); ok && c.Threads() >= 2 {
 		return 2
@@ -271,6 +270,20 @@ type Metrics struct {
 	NetworksSeconds float64 `json:"networks_seconds"`
 	// NetworksAtOnce is how many networks trained at once (Config.Parallel).
 	NetworksAtOnce int `json:"networks_at_once"`
+}
+
+// NetworkTimes returns the wall time of the networks' stages and the sum
+// of the networks' own times (equal when they trained one at a time; the
+// wall time is the sum for metrics.json files from before
+// networks_seconds).
+func (m *Metrics) NetworkTimes() (wall, summed float64) {
+	for _, n := range m.Networks {
+		summed += n.HPOSeconds + n.Seconds
+	}
+	if m.NetworksSeconds == 0 {
+		return summed, summed
+	}
+	return m.NetworksSeconds, summed
 }
 
 // NetworkResult is one network of a run, trained under the run's budget

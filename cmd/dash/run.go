@@ -338,14 +338,7 @@ func printSummary(w io.Writer, dir string) error {
 	if a := m.Alpha; a != nil {
 		fmt.Fprintf(w, "α: %d of %d layers have max softmax(α) ≥ 3× uniform (median %.2f×)\n", a.Decided, len(a.Layers), a.MedianOverUnif)
 	}
-	var sum float64
-	for _, n := range m.Networks {
-		sum += n.HPOSeconds + n.Seconds
-	}
-	nets := m.NetworksSeconds
-	if nets == 0 { // metrics.json from before networks_seconds
-		nets = sum
-	}
+	nets, sum := m.NetworkTimes()
 	at := ""
 	if m.NetworksAtOnce > 1 {
 		at = fmt.Sprintf(", %d at a time (%.0fs summed over the networks)", m.NetworksAtOnce, sum)

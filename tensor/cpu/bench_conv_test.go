@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -96,5 +97,37 @@ func BenchmarkConvParts(b *testing.B) {
 		part("fwd", func() { be.ConvForward(p, y, x, w) })
 		part("data", func() { be.ConvBackwardData(p, dx, dy, w) })
 		part("filter", func() { be.ConvBackwardFilter(p, dw, x, dy) })
+	}
+}
+
+// BenchmarkConvDenseBatch10 compares the implicit GEMM with the direct path
+// (batch padded to 16 lanes, see directConvOK) on the dense WRN-16-1's
+// layers at Darcy's batch of 10: 85×85 (16 channels), 43×43 (32), 22×22
+// (64), for default and searched (k, d). Read cpu-ms/op.
+//
+//	go test -run '^$' -bench ConvDenseBatch10 -benchtime 3x ./tensor/cpu
+func BenchmarkConvDenseBatch10(b *testing.B) {
+	layers := []struct{ c, hw int }{{16, 85}, {32, 43}, {64, 22}}
+	for _, kd := range [][2]int{{3, 1}, {5, 7}, {9, 7}, {3, 15}, {7, 3}} {
+		for _, l := range layers {
+			k, d := kd[0], kd[1]
+			pad := d * (k - 1) / 2
+			p := tensor.ConvParams{N: 10, C: l.c, H: l.hw, W: l.hw, K: l.c, Groups: 1, KH: k, KW: k, SH: 1, SW: 1,
+				DH: d, DW: d, PH: pad, PW: pad, OH: l.hw, OW: l.hw}
+			for _, path := range []string{"implicit", "direct"} {
+				b.Run(fmt.Sprintf("k%dd%d/c%d/%s", k, d, l.c, path), func(b *testing.B) {
+					saved, savedF := dirKernels, forceDirect
+					defer func() { dirKernels, forceDirect = saved, savedF }()
+					if path == "implicit" {
+						dirKernels = nil
+					} else if dirKernels == nil {
+						b.Skip("no AVX-512: no direct path")
+					} else {
+						forceDirect = true
+					}
+					benchConv(b, p)
+				})
+			}
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,6 +154,49 @@ func Budgets(name string, task *datasets.Task) (Budget, error) {
 		return b, nil
 	}
 	return Budget{}, fmt.Errorf("unknown budget %q (want demo, paper or smoke)", name)
+}
+
+// BudgetOverrides changes a named budget's sizes from the command line
+// (0 keeps the budget's value).
+type BudgetOverrides struct {
+	TrainLimit    int // training samples (--train-limit)
+	SearchEpochs  int // search epochs (--search-epochs)
+	RetrainEpochs int // retraining epochs (--retrain-epochs)
+}
+
+// Override applies o to b. A new number of retraining epochs moves the
+// learning-rate milestones in proportion (the demo's ×0.2 after epoch 2
+// of 3 comes after epoch 4 of 6), each kept inside the new schedule.
+func (b *Budget) Override(o BudgetOverrides) error {
+	for _, v := range []struct {
+		flag string
+		n    int
+	}{{"--train-limit", o.TrainLimit}, {"--search-epochs", o.SearchEpochs}, {"--retrain-epochs", o.RetrainEpochs}} {
+		if v.n < 0 {
+			return fmt.Errorf("%s %d: want a positive number (or 0 for the budget's)", v.flag, v.n)
+		}
+	}
+	if o.TrainLimit > 0 {
+		if bs := b.BatchSize; bs > 0 && o.TrainLimit < bs {
+			return fmt.Errorf("--train-limit %d: below one batch (%d samples) of the %s budget", o.TrainLimit, bs, b.Name)
+		}
+		b.TrainLimit = o.TrainLimit
+	}
+	if o.SearchEpochs > 0 {
+		b.SearchEpochs = o.SearchEpochs
+	}
+	if n := o.RetrainEpochs; n > 0 && n != b.RetrainEpochs {
+		var ms []int
+		for _, m := range b.Milestones {
+			v := int(math.Round(float64(m) * float64(n) / float64(b.RetrainEpochs)))
+			v = min(max(v, 1), n-1)
+			if v >= 1 && (len(ms) == 0 || v > ms[len(ms)-1]) {
+				ms = append(ms, v)
+			}
+		}
+		b.Milestones, b.RetrainEpochs = ms, n
+	}
+	return nil
 }
 
 // Config configures a DASH run.

@@ -226,6 +226,9 @@ type DataSpec struct {
 	Backbone string `json:"backbone,omitempty"` // --backbone override
 	Seed     uint64 `json:"seed"`               // the split's seed (the run's --seed)
 	Budget   string `json:"budget"`             // the budget name (synthetic tasks generate what it trains on)
+	// TrainLimit is the run's --train-limit (0: the budget's), for the
+	// same reason.
+	TrainLimit int `json:"train_limit,omitempty"`
 	// File is the user's file's object name in DataStore, FileSHA256 its
 	// digest (verified by the worker), Target and Classes the --target
 	// and --classes flags.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sbinet/npyio/npz"
+
+	"github.com/dash-go/dash/dash"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -91,6 +93,8 @@ func TestCLIBadInputNamesTheProblem(t *testing.T) {
 		{[]string{"summary"}, "--out"},
 		{[]string{"summary", "--out", dir}, "seed-*"},
 		{[]string{"run", "--backbone", "vgg"}, "vgg"},
+		{[]string{"run", "--budget", "smoke", "--retrain-epochs", "-2"}, "--retrain-epochs -2"},
+		{[]string{"run", "--budget", "smoke", "--train-limit", "5"}, "--train-limit 5: below one batch"},
 		{[]string{"frobnicate"}, "frobnicate"},
 	}
 	for _, c := range cases {
@@ -138,7 +142,8 @@ func TestCLIRunOnUsersFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	out, err := runDash(t, dir, "run", "--data", path, "--budget", "smoke", "--kernels", "3,5", "--dilations", "1,2", "--out", filepath.Join(dir, "run"))
+	out, err := runDash(t, dir, "run", "--data", path, "--budget", "smoke", "--kernels", "3,5", "--dilations", "1,2", "--out", filepath.Join(dir, "run"),
+		"--train-limit", "160", "--retrain-epochs", "2")
 	if err != nil {
 		t.Fatalf("dash run --data: %v\n%s", err, out)
 	}
@@ -152,5 +157,21 @@ func TestCLIRunOnUsersFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run", "report.md")); err != nil {
 		t.Fatal(err)
+	}
+	// --train-limit and --retrain-epochs reach the run
+	var fp struct {
+		Budget dash.Budget `json:"budget"`
+	}
+	var m struct {
+		Curve []dash.EpochStat `json:"retrain_curve"`
+	}
+	if err := dash.ReadJSON(filepath.Join(dir, "run", dash.FingerprintFile), &fp); err != nil {
+		t.Fatal(err)
+	}
+	if err := dash.ReadJSON(filepath.Join(dir, "run", "metrics.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	if fp.Budget.TrainLimit != 160 || fp.Budget.RetrainEpochs != 2 || len(m.Curve) != 2 {
+		t.Fatalf("budget %+v, %d retraining epochs; want train_limit 160 and 2 epochs", fp.Budget, len(m.Curve))
 	}
 }

@@ -78,6 +78,7 @@ type runFlags struct {
 	resume                                bool
 	classes                               int
 	random, seeds, parallel               int
+	sizes                                 dash.BudgetOverrides // --train-limit, --search-epochs, --retrain-epochs
 	backbone, retrainBackbone             string
 	objective                             objectiveFlags // objective.go: --loss, --metric, --pos-weight
 	search                                dash.SearchOptions
@@ -96,6 +97,9 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.Var(&f.kernels, "kernels", "searched kernel sizes, e.g. 3,5,7,9 (default: the task's)")
 	fs.Var(&f.dilations, "dilations", "searched dilations, e.g. 1,3,7,15 (default: the task's)")
 	fs.StringVar(&f.budget, "budget", "demo", "demo (minutes on a laptop CPU), paper (the reference's epochs and grids) or smoke (seconds: an end-to-end check, not a result)")
+	fs.IntVar(&f.sizes.TrainLimit, "train-limit", 0, "training samples the budget uses (default: the budget's, e.g. 4000 for 2-D tasks at the demo budget)")
+	fs.IntVar(&f.sizes.SearchEpochs, "search-epochs", 0, "search epochs (default: the budget's)")
+	fs.IntVar(&f.sizes.RetrainEpochs, "retrain-epochs", 0, "retraining epochs of every network (default: the budget's); the learning-rate milestones move in proportion")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (weights, α, data order, validation split)")
 	fs.StringVar(&f.out, "out", "", "run directory (default: runs/<task>-<time>; required for hpo, retrain, eval)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")
@@ -154,7 +158,7 @@ func loadTask(ctx context.Context, f *runFlags, progress io.Writer) (*datasets.T
 	if task.Synthetic {
 		// generate only what the budget trains on (the cache serves a
 		// smaller request from a larger set generated earlier)
-		if b, err := dash.Budgets(f.budget, task); err == nil && b.TrainLimit > 0 {
+		if b, err := dash.Budgets(f.budget, task); err == nil && b.Override(f.sizes) == nil && b.TrainLimit > 0 {
 			limit = b.TrainLimit + b.TrainLimit/9 + 1 // + the validation share
 		}
 	}
@@ -206,6 +210,9 @@ func cmdRun(ctx context.Context, cmd string, args []string, stdout, stderr io.Wr
 	budget, err := dash.Budgets(f.budget, task)
 	if err != nil {
 		return fmt.Errorf("--budget: %w", err)
+	}
+	if err := budget.Override(f.sizes); err != nil {
+		return err
 	}
 	if f.random >= 0 {
 		budget.Random = f.random

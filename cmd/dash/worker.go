@@ -117,7 +117,7 @@ func (n *natsFlags) attach(ctx context.Context, cmd string, f *runFlags, cfg *da
 		return nil, err
 	}
 	stops = append(stops, c.Close)
-	data := dist.DataSpec{Task: f.task, Backbone: f.backbone, Seed: f.seed, Budget: f.budget, Target: f.kind, Classes: f.classes}
+	data := dist.DataSpec{Task: f.task, Backbone: f.backbone, Seed: f.seed, Budget: f.budget, TrainLimit: f.sizes.TrainLimit, Target: f.kind, Classes: f.classes}
 	if f.data != "" {
 		data.Task = ""
 		if data.File, data.FileSHA256, err = dist.UploadData(ctx, c, f.data); err != nil {
@@ -236,7 +236,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer, log
 			return be, err
 		},
 		Load: func(ctx context.Context, d dist.DataSpec, path string) (*datasets.Task, *datasets.Split, error) {
-			f := &runFlags{task: d.Task, data: path, kind: d.Target, classes: d.Classes, seed: d.Seed, budget: d.Budget}
+			f := &runFlags{task: d.Task, data: path, kind: d.Target, classes: d.Classes, seed: d.Seed, budget: d.Budget, sizes: dash.BudgetOverrides{TrainLimit: d.TrainLimit}}
 			task, split, err := loadTask(ctx, f, stderr)
 			if err != nil {
 				return nil, nil, err

@@ -196,6 +196,26 @@ func (be *Backend) parallelDyn(n, grain int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
+// accGroups is the number of accumulators a reduction over nch chunks on
+// workers threads sums into: a fixed function of the two, so that every run
+// adds the same chunks into the same accumulator in the same order and sums
+// the accumulators in index order (bit-identical results, whichever thread
+// is faster); two per worker still balance the load between threads.
+func accGroups(nch, workers int) int {
+	return max(1, min(nch, 2*workers))
+}
+
+// nextGroup hands out the next of groups accumulator groups: gi, and the
+// chunks [c0, c1) of nch that it sums (contiguous, in order); ok is false
+// when none is left.
+func nextGroup(next *atomic.Int64, groups, nch int) (gi, c0, c1 int, ok bool) {
+	gi = int(next.Add(1) - 1)
+	if gi >= groups {
+		return 0, 0, 0, false
+	}
+	return gi, gi * nch / groups, (gi + 1) * nch / groups, true
+}
+
 // transpose2D sets dst[dOff + j·ldd + i] = src[sOff + i·lds + j] for
 // i < rows, j < cols. Blocks of 8 columns are finished (all rows) before
 // the next, so each destination row is written whole while it is in cache.
@@ -419,8 +439,10 @@ func (be *Backend) directBackwardData(p *tensor.ConvParams, dxs, dys, ws []float
 
 // directBackwardFilter computes dw (summed over the batch) on the direct
 // path. The output pixels are cut into chunks small enough for the chunk's
-// dy and the x rows it meets to stay in L2; each worker adds its chunks
-// into a private [tap][K][C] accumulator, summed at the end.
+// dy and the x rows it meets to stay in L2; the chunks fall into
+// accGroups contiguous groups, handed out to the workers, each summed into
+// its own [tap][K][C] accumulator; the accumulators are summed in order at
+// the end.
 func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []float32) {
 	N, C, K := p.N, p.C, p.K
 	hw, ohw, kk := p.H*p.W, p.OH*p.OW, p.KH*p.KW
@@ -442,56 +464,58 @@ func (be *Backend) directBackwardFilter(p *tensor.ConvParams, dws, xs, dys []flo
 	chunk = min(chunk, max(1, ohw/(4*be.threads)))
 	nch := (ohw + chunk - 1) / chunk
 	workers := min(be.threads, nch)
-	accs := make([]*[]float32, workers)
-	var next atomic.Int64
+	accs := make([]*[]float32, accGroups(nch, workers))
 	var wg sync.WaitGroup
-	for wi := range workers {
+	next := new(atomic.Int64)
+	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			acc := getScratch(kk * K * ldc)
-			accs[wi] = acc
-			a := *acc
-			touched := make([]bool, kk)
 			vo, bo := make([]int, chunk), make([]int, chunk)
 			for {
-				ci := int(next.Add(1)) - 1
-				if ci >= nch {
-					break
+				gi, c0, c1, ok := nextGroup(next, len(accs), nch)
+				if !ok {
+					return
 				}
-				lo, hi := ci*chunk, min((ci+1)*chunk, ohw)
-				for t := range kk {
-					kh, kw := t/p.KW, t%p.KW
-					cnt := 0
-					for pix := lo; pix < hi; pix++ {
-						oh, ow := pix/p.OW, pix%p.OW
-						ih, iw := oh*p.SH+kh*p.DH-p.PH, ow*p.SW+kw*p.DW-p.PW
-						if ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+				acc := getScratch(kk * K * ldc)
+				accs[gi] = acc
+				a := *acc
+				touched := make([]bool, kk)
+				for ci := c0; ci < c1; ci++ {
+					lo, hi := ci*chunk, min((ci+1)*chunk, ohw)
+					for t := range kk {
+						kh, kw := t/p.KW, t%p.KW
+						cnt := 0
+						for pix := lo; pix < hi; pix++ {
+							oh, ow := pix/p.OW, pix%p.OW
+							ih, iw := oh*p.SH+kh*p.DH-p.PH, ow*p.SW+kw*p.DW-p.PW
+							if ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+								continue
+							}
+							vo[cnt] = (ih*p.W + iw) * psx * 4
+							bo[cnt] = pix * psg * 4
+							cnt++
+						}
+						if cnt == 0 {
 							continue
 						}
-						vo[cnt] = (ih*p.W + iw) * psx * 4
-						bo[cnt] = pix * psg * 4
-						cnt++
-					}
-					if cnt == 0 {
-						continue
-					}
-					add := 0
-					if touched[t] {
-						add = 1
-					}
-					touched[t] = true
-					for k0 := 0; k0 < K; k0 += mr {
-						for _, s := range cs {
-							fns[dirShape{mr, s.nv}](cnt, &vo[0], &bo[0], &x[s.start], &g[k0], ldc*4, ldk*4, N, &a[(t*K+k0)*ldc+s.start], ldc*4, add)
+						add := 0
+						if touched[t] {
+							add = 1
+						}
+						touched[t] = true
+						for k0 := 0; k0 < K; k0 += mr {
+							for _, s := range cs {
+								fns[dirShape{mr, s.nv}](cnt, &vo[0], &bo[0], &x[s.start], &g[k0], ldc*4, ldk*4, N, &a[(t*K+k0)*ldc+s.start], ldc*4, add)
+							}
 						}
 					}
 				}
-			}
-			for t, ok := range touched {
-				if !ok {
-					for k := range K {
-						clear(a[(t*K+k)*ldc : (t*K+k)*ldc+C])
+				for t, ok := range touched {
+					if !ok {
+						for k := range K {
+							clear(a[(t*K+k)*ldc : (t*K+k)*ldc+C])
+						}
 					}
 				}
 			}

@@ -551,69 +551,73 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	ka := kp * c16 // one ξ of an accumulator [ξ][kp][c16]
 	vs, as := winoStride(ldc*T), winoStride(ldk*T)
 	slices := vecSlices(c16)
-	accs := make([]*[]float32, workers)
-	var next atomic.Int64
+	// accumulator groups as in directBackwardFilter: the same sums in
+	// the same order whichever thread takes a group
+	accs := make([]*[]float32, accGroups(nch, workers))
+	next := new(atomic.Int64)
 	var wg sync.WaitGroup
 	for wi := 0; wi < workers; wi++ {
 		wg.Add(1)
-		go func(wi int) {
+		go func() {
 			defer wg.Done()
-			acc := getScratch(na * ka)
-			clear(*acc)
-			accs[wi] = acc
 			s := getWinoScratch(bestKernel, na*vs, na*as)
 			defer winoPool.Put(s)
 			var offs [36]int
 			var oo [16]int
 			zero := [1]int{}
 			for {
-				ch := int(next.Add(1) - 1)
-				if ch >= nch {
+				gi, c0, c1, ok := nextGroup(next, len(accs), nch)
+				if !ok {
 					return
 				}
-				t0 := ch * T
-				nt := min(T, tiles-t0)
-				for i := 0; i < nt; i++ {
-					tp, n := (t0+i)/N, (t0+i)%N
-					th, tw := tp/tW, tp%tW
-					ih0, iw0 := tm*th-p.PH, tm*tw-p.PW
-					for r := 0; r < ta; r++ {
-						for c := 0; c < ta; c++ {
-							ih, iw := ih0+r, iw0+c
-							pix := hw
-							if ih >= 0 && ih < H && iw >= 0 && iw < W {
-								pix = ih*W + iw
+				acc := getScratch(na * ka)
+				clear(*acc)
+				accs[gi] = acc
+				for ch := c0; ch < c1; ch++ {
+					t0 := ch * T
+					nt := min(T, tiles-t0)
+					for i := 0; i < nt; i++ {
+						tp, n := (t0+i)/N, (t0+i)%N
+						th, tw := tp/tW, tp%tW
+						ih0, iw0 := tm*th-p.PH, tm*tw-p.PW
+						for r := 0; r < ta; r++ {
+							for c := 0; c < ta; c++ {
+								ih, iw := ih0+r, iw0+c
+								pix := hw
+								if ih >= 0 && ih < H && iw >= 0 && iw < W {
+									pix = ih*W + iw
+								}
+								offs[ta*r+c] = (pix*psx + n*ldc) * 4
 							}
-							offs[ta*r+c] = (pix*psx + n*ldc) * 4
 						}
-					}
-					_ = s.v[(na-1)*vs+i*ldc+c16-1]
-					kern.in(c16/16, &x[0], &offs[0], 64, &s.v[i*ldc], 64, vs*4)
-					for r := 0; r < tm; r++ {
-						for c := 0; c < tm; c++ {
-							pix := ohw
-							if oh, ow := tm*th+r, tm*tw+c; oh < OH && ow < OW {
-								pix = oh*OW + ow
+						_ = s.v[(na-1)*vs+i*ldc+c16-1]
+						kern.in(c16/16, &x[0], &offs[0], 64, &s.v[i*ldc], 64, vs*4)
+						for r := 0; r < tm; r++ {
+							for c := 0; c < tm; c++ {
+								pix := ohw
+								if oh, ow := tm*th+r, tm*tw+c; oh < OH && ow < OW {
+									pix = oh*OW + ow
+								}
+								oo[tm*r+c] = (pix*psy + n*ldk) * 4
 							}
-							oo[tm*r+c] = (pix*psy + n*ldk) * 4
 						}
+						_ = s.m[(na-1)*as+i*ldk+k16-1]
+						kern.grad(k16/16, &dy[0], &oo[0], 64, &s.m[i*ldk], 64, as*4, 32)
 					}
-					_ = s.m[(na-1)*as+i*ldk+k16-1]
-					kern.grad(k16/16, &dy[0], &oo[0], 64, &s.m[i*ldk], 64, as*4, 32)
-				}
-				for xi := 0; xi < na; xi++ {
-					for k0 := 0; k0 < kp; k0 += 8 {
-						for _, sl := range slices {
-							o := xi*ka + k0*c16 + sl.start
-							_ = (*acc)[o+7*c16+16*sl.nv-1]
-							_ = s.v[xi*vs+(nt-1)*ldc+sl.start+16*sl.nv-1]
-							_ = s.m[xi*as+(nt-1)*ldk+k0+7]
-							fns[dirShape{8, sl.nv}](1, &zero[0], &zero[0], &s.v[xi*vs+sl.start], &s.m[xi*as+k0], ldc*4, ldk*4, nt, &(*acc)[o], c16*4, 1)
+					for xi := 0; xi < na; xi++ {
+						for k0 := 0; k0 < kp; k0 += 8 {
+							for _, sl := range slices {
+								o := xi*ka + k0*c16 + sl.start
+								_ = (*acc)[o+7*c16+16*sl.nv-1]
+								_ = s.v[xi*vs+(nt-1)*ldc+sl.start+16*sl.nv-1]
+								_ = s.m[xi*as+(nt-1)*ldk+k0+7]
+								fns[dirShape{8, sl.nv}](1, &zero[0], &zero[0], &s.v[xi*vs+sl.start], &s.m[xi*as+k0], ldc*4, ldk*4, nt, &(*acc)[o], c16*4, 1)
+							}
 						}
 					}
 				}
 			}
-		}(wi)
+		}()
 	}
 	wg.Wait()
 	du := *accs[0]

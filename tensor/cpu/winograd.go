@@ -621,10 +621,14 @@ func (be *Backend) winogradBackwardFilter(p *tensor.ConvParams, dw, xs, dys []fl
 	}
 	wg.Wait()
 	du := *accs[0]
-	for _, a := range accs[1:] {
-		for i, v := range (*a)[:na*ka] {
-			du[i] += v
+	be.parallel(na*ka, 4096, func(lo, hi int) {
+		for _, a := range accs[1:] {
+			for i, v := range (*a)[lo:hi] {
+				du[lo+i] += v
+			}
 		}
+	})
+	for _, a := range accs[1:] {
 		putScratch(a)
 	}
 	// dW = Gᵀ dU G per (k, c).

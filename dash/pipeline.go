@@ -186,11 +186,14 @@ func (b *Budget) Override(o BudgetOverrides) error {
 		b.SearchEpochs = o.SearchEpochs
 	}
 	if n := o.RetrainEpochs; n > 0 && n != b.RetrainEpochs {
-		var ms []int
+		var ms []int // none for a single epoch
 		for _, m := range b.Milestones {
+			if n == 1 {
+				break
+			}
 			v := int(math.Round(float64(m) * float64(n) / float64(b.RetrainEpochs)))
 			v = min(max(v, 1), n-1)
-			if v >= 1 && (len(ms) == 0 || v > ms[len(ms)-1]) {
+			if len(ms) == 0 || v > ms[len(ms)-1] {
 				ms = append(ms, v)
 			}
 		}

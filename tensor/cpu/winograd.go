@@ -513,8 +513,9 @@ func (be *Backend) winogradBackwardData(p *tensor.ConvParams, dxs, dys, ws []flo
 const winoFilterTiles = 96
 
 // winogradBackwardFilter computes dw (summed over the batch) for an
-// eligible p: each worker accumulates dU [ξ][K][C] over its chunks, the
-// workers' sums are added and dW = Gᵀ dU G. The chunk's transformed x and
+// eligible p: each accumulator group (accGroups, a fixed set of chunks)
+// sums dU [ξ][K][C] over its chunks, the groups' sums are added in order
+// and dW = Gᵀ dU G. The chunk's transformed x and
 // dy are [ξ][tile][channel] (channels innermost, as the 16-lane transforms
 // of the channels-last copies produce them), and the GEMMs over the tiles
 // run on the direct convolution's micro-kernels (dirFn: 8 rows of K by

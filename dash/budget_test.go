@@ -27,6 +27,9 @@ func TestBudgetOverride(t *testing.T) {
 			Budget{Name: "paper", BatchSize: 64, SearchEpochs: 100, RetrainEpochs: 20, Milestones: []int{6, 12, 16}}, ""},
 		{"paper to 3 epochs merges milestones", paper, BudgetOverrides{RetrainEpochs: 3},
 			Budget{Name: "paper", BatchSize: 64, SearchEpochs: 100, RetrainEpochs: 3, Milestones: []int{1, 2}}, ""},
+		{"constant trial schedule", demo, BudgetOverrides{HPOSchedule: HPOScheduleConstant},
+			Budget{Name: "demo", TrainLimit: 4000, BatchSize: 32, SearchEpochs: 3, RetrainEpochs: 3, Milestones: []int{2}, HPOSchedule: HPOScheduleConstant}, ""},
+		{"unknown trial schedule", demo, BudgetOverrides{HPOSchedule: "cosine"}, Budget{}, `--hpo-schedule "cosine": want retrain or constant`},
 		{"negative", demo, BudgetOverrides{SearchEpochs: -1}, Budget{}, "--search-epochs -1"},
 		{"below a batch", demo, BudgetOverrides{TrainLimit: 31}, Budget{}, "--train-limit 31: below one batch (32 samples)"},
 	}
@@ -44,7 +47,7 @@ func TestBudgetOverride(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if b.TrainLimit != c.want.TrainLimit || b.SearchEpochs != c.want.SearchEpochs || b.RetrainEpochs != c.want.RetrainEpochs || !slices.Equal(b.Milestones, c.want.Milestones) {
+			if b.TrainLimit != c.want.TrainLimit || b.SearchEpochs != c.want.SearchEpochs || b.RetrainEpochs != c.want.RetrainEpochs || !slices.Equal(b.Milestones, c.want.Milestones) || b.HPOSchedule != c.want.HPOSchedule {
 				t.Fatalf("got %+v, want %+v", b, c.want)
 			}
 		})

@@ -434,7 +434,11 @@ func WriteReport(path string, cfg *Config, arch *Architecture, hp *HParams, m *M
 		fmt.Fprintf(&b, "## Did the search beat chance?\n\n**%s**\n\n", c.Verdict)
 	}
 	fmt.Fprintf(&b, "## Every network (test split, %s; best first)\n\n", better(metricName(m)))
-	fmt.Fprintf(&b, "Each network had its own hyperparameter stage (the same grid, epochs and share of batches) and the same retraining budget, from the same initial-weight seed.\n\n")
+	trialLR := "the retraining schedule compressed to the trial"
+	if cfg.Budget.HPOSchedule == HPOScheduleConstant || len(cfg.Budget.Milestones) == 0 {
+		trialLR = "a constant learning rate"
+	}
+	fmt.Fprintf(&b, "Each network had its own hyperparameter stage (the same grid, epochs and share of batches; trials with %s) and the same retraining budget, from the same initial-weight seed.\n\n", trialLR)
 	fmt.Fprintf(&b, "| network | (k, d) per layer | lr | proxy validation (search width, short) | best validation | test %s | train time |\n|---|---|---|---|---|---|---|\n", metricName(m))
 	nets := slices.Clone(m.Networks)
 	sort.SliceStable(nets, func(i, j int) bool { return nets[i].Test.Score < nets[j].Test.Score })

@@ -363,7 +363,9 @@ type trainResult struct {
 // fit trains a discrete network with the given hyperparameters through
 // nn/train: validation after every epoch, best weights kept (selection on
 // validation only), then the test split scored with them when withTest.
-func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs int, fraction float64, withTest bool, label, ckpt string) (*trainResult, error) {
+// stage ("hpo", "proxy" or "retrain") picks the learning-rate schedule
+// (Budget.lrSchedule).
+func fit(ctx context.Context, cfg Config, stage string, arch *Architecture, hp HParams, epochs int, fraction float64, withTest bool, label, ckpt string) (*trainResult, error) {
 	model, err := buildDiscrete(cfg, cfg.Budget.Width, arch, float64(hp.Dropout))
 	if err != nil {
 		return nil, err
@@ -377,13 +379,9 @@ func fit(ctx context.Context, cfg Config, arch *Architecture, hp HParams, epochs
 		return nil, err
 	}
 	defer opt.Release()
-	var sched []optim.Schedule
-	if len(cfg.Budget.Milestones) > 0 {
-		s, err := optim.NewStepLR(cfg.Budget.Milestones, float64(cfg.Budget.Gamma))
-		if err != nil {
-			return nil, err
-		}
-		sched = []optim.Schedule{s}
+	sched, err := cfg.Budget.lrSchedule(stage, epochs)
+	if err != nil {
+		return nil, err
 	}
 	lossFn, releaseLoss, err := cfg.trainLoss() // loss.go: Darcy's de-normalised summed loss
 	if err != nil {

@@ -67,7 +67,7 @@ func newTrial(cfg Config, stage, network string) *Trial {
 		Data: hashSplit(cfg.Split)}
 }
 
-// fitTrial describes fit(ctx, cfg, arch, hp, epochs, fraction, withTest, label, …) as a trial.
+// fitTrial describes fit(ctx, cfg, stage, arch, hp, epochs, fraction, withTest, label, …) as a trial.
 func fitTrial(cfg Config, stage, network string, arch *Architecture, hp HParams, epochs int, fraction float64, withTest bool, label string) *Trial {
 	t := newTrial(cfg, stage, network)
 	t.Arch, t.HP, t.Epochs, t.Fraction, t.WithTest, t.Label = arch, hp.chosen(), epochs, fraction, withTest, label
@@ -97,7 +97,7 @@ func (c *Config) search(ctx context.Context) (*Architecture, error) {
 // through cfg.Trials.
 func runFit(ctx context.Context, cfg Config, stage, network string, arch *Architecture, hp HParams, epochs int, fraction float64, withTest bool, label, ckpt string) (*trainResult, error) {
 	if cfg.Trials == nil {
-		return fit(ctx, cfg, arch, hp, epochs, fraction, withTest, label, ckpt)
+		return fit(ctx, cfg, stage, arch, hp, epochs, fraction, withTest, label, ckpt)
 	}
 	r, err := cfg.Trials.Run(ctx, cfg, fitTrial(cfg, stage, network, arch, hp, epochs, fraction, withTest, label))
 	if err != nil {
@@ -163,7 +163,7 @@ func RunTrial(ctx context.Context, cfg Config, t *Trial) (*TrialResult, error) {
 		}
 		return &TrialResult{Arch: a}, nil
 	case "hpo", "proxy", "retrain":
-		r, err := fit(ctx, cfg, t.Arch, t.HP, t.Epochs, t.Fraction, t.WithTest, t.Label, "trial.ckpt")
+		r, err := fit(ctx, cfg, t.Stage, t.Arch, t.HP, t.Epochs, t.Fraction, t.WithTest, t.Label, "trial.ckpt")
 		if err != nil {
 			return nil, err
 		}

@@ -95,6 +95,7 @@ func TestCLIBadInputNamesTheProblem(t *testing.T) {
 		{[]string{"run", "--backbone", "vgg"}, "vgg"},
 		{[]string{"run", "--budget", "smoke", "--retrain-epochs", "-2"}, "--retrain-epochs -2"},
 		{[]string{"run", "--budget", "smoke", "--train-limit", "5"}, "--train-limit 5: below one batch"},
+		{[]string{"run", "--budget", "smoke", "--hpo-schedule", "linear"}, `--hpo-schedule "linear"`},
 		{[]string{"frobnicate"}, "frobnicate"},
 	}
 	for _, c := range cases {
@@ -143,7 +144,7 @@ func TestCLIRunOnUsersFile(t *testing.T) {
 	}
 	f.Close()
 	out, err := runDash(t, dir, "run", "--data", path, "--budget", "smoke", "--kernels", "3,5", "--dilations", "1,2", "--out", filepath.Join(dir, "run"),
-		"--train-limit", "160", "--retrain-epochs", "2")
+		"--train-limit", "160", "--retrain-epochs", "2", "--hpo-schedule", "constant")
 	if err != nil {
 		t.Fatalf("dash run --data: %v\n%s", err, out)
 	}
@@ -158,7 +159,7 @@ func TestCLIRunOnUsersFile(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "run", "report.md")); err != nil {
 		t.Fatal(err)
 	}
-	// --train-limit and --retrain-epochs reach the run
+	// --train-limit, --retrain-epochs and --hpo-schedule reach the run
 	var fp struct {
 		Budget dash.Budget `json:"budget"`
 	}
@@ -171,7 +172,7 @@ func TestCLIRunOnUsersFile(t *testing.T) {
 	if err := dash.ReadJSON(filepath.Join(dir, "run", "metrics.json"), &m); err != nil {
 		t.Fatal(err)
 	}
-	if fp.Budget.TrainLimit != 160 || fp.Budget.RetrainEpochs != 2 || len(m.Curve) != 2 {
-		t.Fatalf("budget %+v, %d retraining epochs; want train_limit 160 and 2 epochs", fp.Budget, len(m.Curve))
+	if fp.Budget.TrainLimit != 160 || fp.Budget.RetrainEpochs != 2 || len(m.Curve) != 2 || fp.Budget.HPOSchedule != dash.HPOScheduleConstant {
+		t.Fatalf("budget %+v, %d retraining epochs; want train_limit 160, 2 epochs and hpo_schedule constant", fp.Budget, len(m.Curve))
 	}
 }

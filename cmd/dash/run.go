@@ -78,7 +78,7 @@ type runFlags struct {
 	resume                                bool
 	classes                               int
 	random, seeds, parallel               int
-	sizes                                 dash.BudgetOverrides // --train-limit, --search-epochs, --retrain-epochs
+	sizes                                 dash.BudgetOverrides // --train-limit, --search-epochs, --retrain-epochs, --hpo-schedule
 	backbone, retrainBackbone             string
 	objective                             objectiveFlags // objective.go: --loss, --metric, --pos-weight
 	search                                dash.SearchOptions
@@ -100,6 +100,7 @@ func parseRunFlags(cmd string, args []string, stderr io.Writer) (*runFlags, erro
 	fs.IntVar(&f.sizes.TrainLimit, "train-limit", 0, "training samples the budget uses (default: the budget's, e.g. 4000 for 2-D tasks at the demo budget)")
 	fs.IntVar(&f.sizes.SearchEpochs, "search-epochs", 0, "search epochs (default: the budget's)")
 	fs.IntVar(&f.sizes.RetrainEpochs, "retrain-epochs", 0, "retraining epochs of every network (default: the budget's); the learning-rate milestones move in proportion")
+	fs.StringVar(&f.sizes.HPOSchedule, "hpo-schedule", "", "learning-rate schedule of each hyperparameter trial: retrain (the retraining schedule compressed to the trial, the default) or constant")
 	fs.Uint64Var(&f.seed, "seed", 0, "random seed (weights, α, data order, validation split)")
 	fs.StringVar(&f.out, "out", "", "run directory (default: runs/<task>-<time>; required for hpo, retrain, eval)")
 	fs.BoolVar(&f.resume, "resume", false, "continue the run in --out (default: the newest runs/<task>-*) from its last completed stage")

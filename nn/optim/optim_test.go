@@ -119,6 +119,10 @@ func TestSchedules(t *testing.T) {
 		{Warmup{Epochs: 2, Start: 0, Then: Cosine{Epochs: 4}, Shift: true}, 4, 0.5},
 		{Warmup{Epochs: 2, Start: 0.5, Then: step}, 1, 0.75},
 		{Product{step, Cosine{Epochs: 200}}, 100, 0.2 * 0.5},
+		// 200 epochs compressed into 20: the steps come at 6, 12 and 16
+		{Stretch{Then: step, Scale: 10}, 5.99, 1}, {Stretch{Then: step, Scale: 10}, 6, 0.2}, {Stretch{Then: step, Scale: 10}, 16.5, 0.008},
+		// a one-epoch trial of a 6-epoch schedule stepping after epoch 4: at 2/3 of its steps
+		{Stretch{Then: StepLR{Milestones: []int{4}, Gamma: 0.2}, Scale: 6}, 0.66, 1}, {Stretch{Then: StepLR{Milestones: []int{4}, Gamma: 0.2}, Scale: 6}, 0.67, 0.2},
 	} {
 		if got := tc.s.Factor(tc.e); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("%T at %v: %v, want %v", tc.s, tc.e, got, tc.want)

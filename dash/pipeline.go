@@ -233,30 +233,33 @@ func (b *Budget) Override(o BudgetOverrides) error {
 // after the rate decayed as in retraining; with "constant", none. nil
 // means a constant rate.
 func (b Budget) lrSchedule(stage string, epochs int) ([]optim.Schedule, error) {
-	if len(b.Milestones) == 0 {
+	trial := false
+	switch stage {
+	case "retrain":
+	case "hpo", "proxy":
+		trial = true
+	default:
+		return nil, fmt.Errorf("learning-rate schedule of unknown stage %q", stage)
+	}
+	switch b.HPOSchedule {
+	case "", HPOScheduleRetrain, HPOScheduleConstant:
+	default:
+		return nil, fmt.Errorf("budget %s: hpo_schedule %q: want %s or %s", b.Name, b.HPOSchedule, HPOScheduleRetrain, HPOScheduleConstant)
+	}
+	if len(b.Milestones) == 0 || (trial && b.HPOSchedule == HPOScheduleConstant) {
 		return nil, nil
 	}
 	s, err := optim.NewStepLR(b.Milestones, float64(b.Gamma))
 	if err != nil {
 		return nil, err
 	}
-	switch stage {
-	case "retrain":
+	if !trial {
 		return []optim.Schedule{s}, nil
-	case "hpo", "proxy":
-	default:
-		return nil, fmt.Errorf("learning-rate schedule of unknown stage %q", stage)
 	}
-	switch b.HPOSchedule {
-	case HPOScheduleConstant:
-		return nil, nil
-	case "", HPOScheduleRetrain:
-		if epochs <= 0 || b.RetrainEpochs <= 0 {
-			return nil, fmt.Errorf("%s schedule: %d epochs against %d retraining epochs", stage, epochs, b.RetrainEpochs)
-		}
-		return []optim.Schedule{optim.Stretch{Then: s, Scale: float64(b.RetrainEpochs) / float64(epochs)}}, nil
+	if epochs <= 0 || b.RetrainEpochs <= 0 {
+		return nil, fmt.Errorf("%s schedule: %d epochs against %d retraining epochs", stage, epochs, b.RetrainEpochs)
 	}
-	return nil, fmt.Errorf("budget %s: hpo_schedule %q: want %s or %s", b.Name, b.HPOSchedule, HPOScheduleRetrain, HPOScheduleConstant)
+	return []optim.Schedule{optim.Stretch{Then: s, Scale: float64(b.RetrainEpochs) / float64(epochs)}}, nil
 }
 
 // Config configures a DASH run.

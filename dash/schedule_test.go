@@ -21,6 +21,8 @@ func TestLRSchedule(t *testing.T) {
 	noSteps.Milestones = nil
 	bad := demo
 	bad.HPOSchedule = "cosine"
+	badNoSteps := bad
+	badNoSteps.Milestones = nil
 	cases := []struct {
 		name    string
 		b       Budget
@@ -39,6 +41,7 @@ func TestLRSchedule(t *testing.T) {
 		{"constant leaves retraining alone", constant, "retrain", 3, []float64{2}, []float64{0.2}, ""},
 		{"no milestones", noSteps, "hpo", 1, nil, nil, ""},
 		{"unknown schedule", bad, "hpo", 1, nil, nil, `hpo_schedule "cosine"`},
+		{"unknown schedule, no milestones", badNoSteps, "retrain", 3, nil, nil, `hpo_schedule "cosine"`},
 		{"unknown stage", demo, "search", 1, nil, nil, `unknown stage "search"`},
 	}
 	for _, c := range cases {

@@ -53,8 +53,10 @@ type Fingerprint struct {
 }
 
 // fingerprintVersion 2 added the objective (loss, metric, pos_weight);
-// version-1 files, which lack it, are not compared on it.
-const fingerprintVersion = 2
+// version-1 files, which lack it, are not compared on it. Version 3 added
+// the budget's hpo_schedule; older files, whose trials ran at a constant
+// rate, are compared as "constant".
+const fingerprintVersion = 3
 
 // dataHashes caches split digests: hashing tens of MB at every stage entry
 // would cost time for nothing. Keys are weak so that the cache never keeps
@@ -156,10 +158,14 @@ func (f *Fingerprint) Compare(other *Fingerprint) []string {
 		add("data (SHA-256 of the train/validation/test splits)", fmt.Sprintf("%.12s… (%d/%d/%d samples)", f.Data, f.Train, f.Val, f.Test),
 			fmt.Sprintf("%.12s… (%d/%d/%d samples)", other.Data, other.Train, other.Val, other.Test))
 	}
-	if f.Budget.Name != other.Budget.Name {
-		add("--budget", f.Budget.Name, other.Budget.Name)
-	} else if !reflect.DeepEqual(f.Budget, other.Budget) {
-		for _, k := range budgetDiff(f.Budget, other.Budget) {
+	fb := f.Budget
+	if f.Version < 3 && fb.HPOSchedule == "" {
+		fb.HPOSchedule = HPOScheduleConstant // made before the trials followed the schedule
+	}
+	if fb.Name != other.Budget.Name {
+		add("--budget", fb.Name, other.Budget.Name)
+	} else if !reflect.DeepEqual(fb, other.Budget) {
+		for _, k := range budgetDiff(fb, other.Budget) {
 			add("budget setting "+k[0], k[1], k[2])
 		}
 	}

@@ -138,6 +138,7 @@ func TestFingerprintChecks(t *testing.T) {
 		{"metric", func(c *Config) { t2 := *c.Task; t2.Metric = "macro_f1"; c.Task = &t2 }, "--metric: the run has error, this command has macro_f1"},
 		{"loss", func(c *Config) { t2 := *c.Task; t2.Loss = "mse"; c.Task = &t2 }, "--loss: the run has cross_entropy, this command has mse"},
 		{"pos-weight", func(c *Config) { t2 := *c.Task; t2.PosWeight = 4; c.Task = &t2 }, "--pos-weight: the run has 0, this command has 4"},
+		{"hpo-schedule", func(c *Config) { c.Budget.HPOSchedule = HPOScheduleConstant }, `budget setting hpo_schedule: the run has "retrain", this command has "constant"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,6 +172,24 @@ func TestFingerprintChecks(t *testing.T) {
 	c1.OutDir, c1.Resume, c1.Split = cfg.OutDir, true, cfg.Split
 	if err := c1.defaults(); err != nil {
 		t.Fatalf("version-1 fingerprint: %v", err)
+	}
+	// a version-2 fingerprint (before hpo_schedule) is a run whose trials
+	// ran at a constant rate: it resumes with --hpo-schedule constant only
+	f.Version, f.Budget.HPOSchedule, f.Loss, f.Metric = 2, "", "cross_entropy", "error"
+	if err := WriteJSON(filepath.Join(cfg.OutDir, FingerprintFile), f); err != nil {
+		t.Fatal(err)
+	}
+	for _, sched := range []string{HPOScheduleRetrain, HPOScheduleConstant} {
+		c2 := toyConfig(t, 64, 1)
+		c2.OutDir, c2.Resume, c2.Split = cfg.OutDir, true, cfg.Split
+		c2.Budget.HPOSchedule = sched
+		err := c2.defaults()
+		if sched == HPOScheduleConstant && err != nil {
+			t.Fatalf("version-2 fingerprint with constant trials: %v", err)
+		}
+		if sched == HPOScheduleRetrain && (!errors.Is(err, ErrRunMismatch) || !strings.Contains(err.Error(), `hpo_schedule: the run has "constant"`)) {
+			t.Fatalf("version-2 fingerprint with retrain trials: %v", err)
+		}
 	}
 	// without Resume the directory is rewritten for the new settings
 	c3 := toyConfig(t, 64, 1)

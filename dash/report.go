@@ -435,7 +435,7 @@ func WriteReport(path string, cfg *Config, arch *Architecture, hp *HParams, m *M
 	}
 	fmt.Fprintf(&b, "## Every network (test split, %s; best first)\n\n", better(metricName(m)))
 	trialLR := "the retraining schedule compressed to the trial"
-	if cfg.Budget.HPOSchedule == HPOScheduleConstant || len(cfg.Budget.Milestones) == 0 {
+	if s, _ := cfg.Budget.lrSchedule("hpo", cfg.Budget.HPOEpochs); s == nil {
 		trialLR = "a constant learning rate"
 	}
 	fmt.Fprintf(&b, "Each network had its own hyperparameter stage (the same grid, epochs and share of batches; trials with %s) and the same retraining budget, from the same initial-weight seed.\n\n", trialLR)

@@ -171,6 +171,16 @@ const (
 	HPOScheduleConstant = "constant"
 )
 
+// checkHPOSchedule accepts the values of Budget.HPOSchedule ("" means
+// retrain); what names the setting in the error.
+func checkHPOSchedule(what, v string) error {
+	switch v {
+	case "", HPOScheduleRetrain, HPOScheduleConstant:
+		return nil
+	}
+	return fmt.Errorf("%s %q: want %s or %s", what, v, HPOScheduleRetrain, HPOScheduleConstant)
+}
+
 // BudgetOverrides changes a named budget's sizes from the command line
 // (0 or "" keeps the budget's value).
 type BudgetOverrides struct {
@@ -192,12 +202,11 @@ func (b *Budget) Override(o BudgetOverrides) error {
 			return fmt.Errorf("%s %d: want a positive number (or 0 for the budget's)", v.flag, v.n)
 		}
 	}
-	switch o.HPOSchedule {
-	case "":
-	case HPOScheduleRetrain, HPOScheduleConstant:
+	if err := checkHPOSchedule("--hpo-schedule", o.HPOSchedule); err != nil {
+		return err
+	}
+	if o.HPOSchedule != "" {
 		b.HPOSchedule = o.HPOSchedule
-	default:
-		return fmt.Errorf("--hpo-schedule %q: want %s or %s", o.HPOSchedule, HPOScheduleRetrain, HPOScheduleConstant)
 	}
 	if o.TrainLimit > 0 {
 		if bs := b.BatchSize; bs > 0 && o.TrainLimit < bs {
@@ -241,10 +250,8 @@ func (b Budget) lrSchedule(stage string, epochs int) ([]optim.Schedule, error) {
 	default:
 		return nil, fmt.Errorf("learning-rate schedule of unknown stage %q", stage)
 	}
-	switch b.HPOSchedule {
-	case "", HPOScheduleRetrain, HPOScheduleConstant:
-	default:
-		return nil, fmt.Errorf("budget %s: hpo_schedule %q: want %s or %s", b.Name, b.HPOSchedule, HPOScheduleRetrain, HPOScheduleConstant)
+	if err := checkHPOSchedule("budget "+b.Name+": hpo_schedule", b.HPOSchedule); err != nil {
+		return nil, err
 	}
 	if len(b.Milestones) == 0 || (trial && b.HPOSchedule == HPOScheduleConstant) {
 		return nil, nil
